@@ -1,0 +1,30 @@
+# Two commands for a newcomer: `make run` and `make test`. Both build .venv from the pinned
+# requirements.txt when it is missing or older than requirements.txt.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test venv bench clean-var
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or make PYTHON=/path/to/python3.11)"; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $(STAMP)
+
+run: venv
+	$(PY) -m wx_backend.devrun
+
+test: venv
+	$(PY) -m pytest
+
+bench: venv
+	$(PY) bench/face_verification.py
+	$(PY) bench/liveness.py
+
+clean-var:
+	rm -rf var

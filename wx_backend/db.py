@@ -1,0 +1,87 @@
+"""Database binding: one DatabaseProxy, bound in the application factory.
+
+SQLite (a file under var/, WAL) by default; PostgreSQL when DATABASE_URL says so. Each feature keeps its
+models in its own module and lists that module in MODEL_MODULES so that ``create_tables`` finds it.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+from pathlib import Path
+
+import peewee
+from playhouse.db_url import connect
+
+log = logging.getLogger(__name__)
+
+database = peewee.DatabaseProxy()
+
+# Modules that define models; each feature adds its own line.
+MODEL_MODULES = [
+    "wx_backend.merchants.models",
+]
+
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",
+    "foreign_keys": 1,
+    "busy_timeout": 10000,   # ms; gunicorn workers and the job worker share the file
+    "synchronous": "normal",
+}
+
+
+class DatabaseUnavailable(Exception):
+    """The configured database cannot be reached or opened."""
+
+
+class BaseModel(peewee.Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+def open_database(url: str) -> peewee.Database:
+    """A peewee Database for a URL (sqlite:///path or postgresql://...)."""
+    try:
+        if url.startswith("sqlite:///"):
+            path = Path(url[len("sqlite:///"):])
+            if str(path) != ":memory:":
+                path.parent.mkdir(parents=True, exist_ok=True)
+            return peewee.SqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS,
+                                         check_same_thread=False, timeout=10)
+        return connect(url)
+    except (peewee.PeeweeException, OSError, RuntimeError) as exc:
+        raise DatabaseUnavailable(f"cannot open database: {exc}") from exc
+
+
+def bind(db: peewee.Database) -> None:
+    database.initialize(db)
+
+
+def all_models() -> list[type[BaseModel]]:
+    """Every model of the modules in MODEL_MODULES that exist, in dependency order."""
+    for name in MODEL_MODULES:
+        importlib.import_module(name)
+    seen: list[type[BaseModel]] = []
+
+    def walk(cls):
+        for sub in cls.__subclasses__():
+            if sub not in seen and not getattr(sub._meta, "abstract", False):
+                seen.append(sub)
+            walk(sub)
+
+    walk(BaseModel)
+    return peewee.sort_models(seen)
+
+
+def create_tables() -> None:
+    with database.connection_context():
+        database.create_tables(all_models(), safe=True)
+
+
+def ping() -> str:
+    """'ok' or a short reason, for /healthz."""
+    try:
+        database.execute_sql("SELECT 1").fetchone()
+        return "ok"
+    except peewee.PeeweeException as exc:
+        return f"error: {type(exc).__name__}"

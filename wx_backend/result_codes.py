@@ -1,0 +1,141 @@
+"""The one table of result codes: Tencent string code, numeric SaaS code, message, billable, HTTP status.
+
+Every API family renders from here: the Cloud API 3.0 surface uses ``tencent`` (HTTP 200 always, as the
+cloud does), the verification-session API and pages use ``http_status`` and ``saas``. Billing reads
+``billable``: only Success, IdNameMisMatch and CompareLowSimilarity are charged. A test pins this table.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ResultCode:
+    tencent: str          # e.g. "FailedOperation.CompareLowSimilarity"; "Success" for success
+    saas: int             # numeric code of the SaaS result (GetDetectInfoEnhanced Text.ErrCode)
+    message: str          # Chinese description, shown to merchants and users
+    billable: bool = False
+    http_status: int = 200
+
+    @property
+    def short(self) -> str:
+        """The part after the dot: "CompareLowSimilarity"."""
+        return self.tencent.rsplit(".", 1)[-1]
+
+    @property
+    def is_success(self) -> bool:
+        return self.tencent == "Success"
+
+
+_FO = "FailedOperation."
+
+_TABLE: tuple[ResultCode, ...] = (
+    ResultCode("Success", 0, "成功", billable=True),
+    # request shape, auth and limits (Cloud API common errors)
+    ResultCode("InvalidParameter", 1, "参数错误", http_status=400),
+    ResultCode("InvalidParameterValue", 2, "参数取值错误", http_status=400),
+    ResultCode("MissingParameter", 3, "缺少参数", http_status=400),
+    ResultCode("InternalError", 4, "内部错误", http_status=500),
+    ResultCode("InvalidAction", 5, "接口不存在", http_status=400),
+    ResultCode("UnsupportedOperation", 6, "操作不支持", http_status=400),
+    ResultCode("RequestLimitExceeded", 7, "请求的次数超过了频率限制", http_status=429),
+    ResultCode("RequestSizeLimitExceeded", 8, "请求包超过限制大小", http_status=413),
+    ResultCode("AuthFailure.SignatureFailure", 9, "签名错误", http_status=401),
+    ResultCode("AuthFailure.SecretIdNotFound", 10, "密钥不存在", http_status=401),
+    ResultCode("AuthFailure.SignatureExpire", 11, "签名过期", http_status=401),
+    ResultCode("AuthFailure.InvalidAuthorization", 12, "请求头部的 Authorization 不符合规范",
+               http_status=401),
+    ResultCode("UnauthorizedOperation.Nonactivated", 13, "未开通服务", http_status=403),
+    ResultCode("UnauthorizedOperation.Arrears", 17, "帐号已欠费", http_status=402),
+    ResultCode("UnauthorizedOperation", 18, "未授权操作", http_status=403),
+    # verification sessions (BizToken)
+    ResultCode("FailedOperation.BizTokenFinished", 14, "本次核身已完成", http_status=409),
+    ResultCode("InvalidParameterValue.BizTokenExpired", 15, "BizToken过期", http_status=410),
+    ResultCode("FailedOperation.RetryLimitExceeded", 16, "已达到重试次数上限", http_status=409),
+    ResultCode("InvalidParameterValue.BizTokenIllegal", 19, "BizToken不合法", http_status=404),
+    ResultCode("FailedOperation.ChallengeExpired", 20, "挑战已过期或已使用，请重新获取",
+               http_status=409),
+    ResultCode("FailedOperation.ChannelNotAllowed", 21,
+               "该商户未开通此渠道（行业不在白名单或微信侧审核未通过），请使用普通H5", http_status=403),
+    ResultCode("FailedOperation.WeChatUserMismatch", 22, "该核身流程已绑定其他微信用户",
+               http_status=403),
+    ResultCode("FailedOperation.NotInWeChat", 23, "请在微信中打开", http_status=403),
+    ResultCode("FailedOperation.SessionRequired", 24, "请先登录微信", http_status=401),
+    ResultCode("FailedOperation.ConsentRequired", 25, "请先同意人脸信息处理授权", http_status=403),
+    ResultCode("FailedOperation.TooManyAttempts", 26, "失败次数过多，请稍后再试", http_status=429),
+    ResultCode("FailedOperation.VideoProcessing", 27, "视频正在处理中", http_status=202),
+    # engine availability
+    ResultCode(_FO + "LivessSystemError", 1001, "调用活体引擎失败", http_status=500),
+    ResultCode(_FO + "CompareSystemError", 1006, "调用比对引擎接口出错", http_status=500),
+    # liveness verdicts
+    ResultCode(_FO + "LivessDetectFake", 1002, "疑似非真人录制"),
+    ResultCode(_FO + "LivessDetectFail", 1003, "活体检测没通过"),
+    ResultCode(_FO + "LivessBestFrameError", 1004, "人脸检测失败，无法提取比对照片"),
+    ResultCode(_FO + "LivessUnknownError", 1005, "视频实人检测没通过"),
+    ResultCode(_FO + "LipVoiceDetect", 1101, "未检测到声音"),
+    ResultCode(_FO + "LipVoiceLow", 1102, "视频声音太小"),
+    ResultCode(_FO + "LipVoiceFail", 1103, "声音与嘴型不一致"),
+    ResultCode(_FO + "LipVoiceRecognize", 1104, "声音识别失败"),
+    ResultCode(_FO + "LipMoveSmall", 1105, "嘴唇动作幅度过小"),
+    ResultCode(_FO + "LipFaceIncomplete", 1106, "脸部未完整露出"),
+    ResultCode(_FO + "LipVideoInvalid", 1107, "视频格式有误", http_status=400),
+    ResultCode(_FO + "LipSizeError", 1108, "视频为空，或大小不合适", http_status=400),
+    ResultCode(_FO + "LipVideoQuaility", 1109, "视频像素太低"),
+    ResultCode(_FO + "ActionOpenMouth", 1201, "未检测到张嘴动作"),
+    ResultCode(_FO + "ActionCloseEye", 1202, "未检测到闭眼动作"),
+    ResultCode(_FO + "ActionFirstAction", 1203, "未检测到第一个动作"),
+    ResultCode(_FO + "ActionNodetectFace", 1204, "未能检测到完整人脸"),
+    ResultCode(_FO + "ActionLightDark", 1205, "光线太暗"),
+    ResultCode(_FO + "ActionLightStrong", 1206, "光线太强"),
+    ResultCode(_FO + "SilentDetectFail", 1301, "静默检测未通过"),
+    ResultCode(_FO + "SilentTooShort", 1302, "视频时长过短"),
+    ResultCode(_FO + "SilentMultiFaceFail", 1303, "检测到多张人脸"),
+    ResultCode(_FO + "SilentFaceDetectFail", 1304, "未检测到人脸"),
+    ResultCode(_FO + "SilentFaceQualityFail", 1305, "人脸检测质量差"),
+    ResultCode(_FO + "ReflectionFail", 1401, "光线活体检测未通过"),
+    ResultCode(_FO + "FaceChanged", 1402, "检测过程中人脸发生变化"),
+    # identity and photos
+    ResultCode(_FO + "IdFormatError", 2001, "身份证号码格式错误", http_status=400),
+    ResultCode(_FO + "NameFormatError", 2002, "姓名格式错误", http_status=400),
+    ResultCode(_FO + "IdNoExistSystem", 2003, "库中无此号，请到户籍所在地进行核实"),
+    ResultCode(_FO + "IdPhotoNoExist", 2004, "库中无此号照片"),
+    ResultCode(_FO + "IdPhotoPoorQuality", 2005, "证件图片质量差"),
+    ResultCode(_FO + "IdNameMisMatch", 2006, "姓名和身份证号不一致", billable=True),
+    ResultCode(_FO + "LifePhotoDetectNoFaces", 2010, "未能检测到完整人脸"),
+    ResultCode(_FO + "LifePhotoDetectFaces", 2011, "检测到多张人脸"),
+    ResultCode(_FO + "ImageBlur", 2012, "图片模糊"),
+    ResultCode(_FO + "LifePhotoPoorQuality", 2013, "传入图片质量差（光线、角度或遮挡）"),
+    ResultCode(_FO + "ImageDecodeFailed", 2014, "图片解码失败", http_status=400),
+    ResultCode(_FO + "ImageSizeTooLarge", 2015, "图片过大", http_status=413),
+    ResultCode(_FO + "CompareLowSimilarity", 2016, "比对相似度未达到通过标准", billable=True),
+    ResultCode(_FO + "LifePhotoSizeError", 2017, "传入图片过大或过小"),
+    ResultCode(_FO + "LifePhotoDetectFake", 2018, "实人比对没通过"),
+    ResultCode(_FO + "UnKnown", 9999, "内部未知错误", http_status=500),
+)
+
+BY_TENCENT: dict[str, ResultCode] = {c.tencent: c for c in _TABLE}
+BY_SHORT: dict[str, ResultCode] = {}
+for _c in _TABLE:
+    BY_SHORT.setdefault(_c.short, _c)
+BY_SAAS: dict[int, ResultCode] = {c.saas: c for c in _TABLE}
+if len(BY_TENCENT) != len(_TABLE) or len(BY_SAAS) != len(_TABLE):
+    raise RuntimeError("result code table has a duplicate Tencent or numeric code")
+
+
+class UnknownResultCode(KeyError):
+    pass
+
+
+def lookup(code: str) -> ResultCode:
+    """A code by its Tencent string ("FailedOperation.ImageBlur") or its short form ("ImageBlur")."""
+    found = BY_TENCENT.get(code) or BY_SHORT.get(code)
+    if found is None:
+        raise UnknownResultCode(code)
+    return found
+
+
+def all_codes() -> tuple[ResultCode, ...]:
+    return _TABLE
+
+
+SUCCESS = BY_TENCENT["Success"]

@@ -1,0 +1,180 @@
+"""The one place that reads the environment.
+
+``Settings.from_env(os.environ)`` builds an immutable settings object at start-up; everything else
+receives it (or the pieces it needs) as an argument. Development defaults are explicit and marked
+as such; with ``WXF_ENV=production`` missing secrets stop start-up with a message naming them.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Loud, obviously-not-secret values used only outside production.
+DEV_SECRET_KEY = "dev-only-secret-key-do-not-use-in-production"
+DEV_DATA_KEY = "dev-only-data-key-do-not-use-in-production"
+DEV_MP_APPID, DEV_MP_SECRET = "wxdevminiprogram0001", "dev-miniprogram-secret"
+DEV_OA_APPID, DEV_OA_SECRET = "wxdevofficialacct001", "dev-official-account-secret"
+DEV_OA_TOKEN = "dev-callback-token"
+
+# Secrets production refuses to start without: env var -> description.
+PRODUCTION_SECRETS = {
+    "SECRET_KEY": "signs session cookies",
+    "DATA_KEY": "encrypts biometric data, session keys and API secrets at rest",
+    "WECHAT_MP_APPID": "mini-program appid",
+    "WECHAT_MP_SECRET": "mini-program secret",
+    "WECHAT_OA_APPID": "official-account appid",
+    "WECHAT_OA_SECRET": "official-account secret",
+    "WECHAT_OA_TOKEN": "official-account server URL token",
+}
+
+
+class ConfigError(Exception):
+    """The environment does not describe a runnable service."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+
+
+def _dates(env: Mapping[str, str], name: str) -> tuple[dt.date, ...]:
+    raw = env.get(name, "")
+    out = []
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        try:
+            out.append(dt.date.fromisoformat(part))
+        except ValueError:
+            raise ConfigError(f"{name}: {part!r} is not a YYYY-MM-DD date") from None
+    return tuple(sorted(out))
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "development"                      # development | testing | production
+    database_url: str = f"sqlite:///{ROOT / 'var' / 'wxfaceid.db'}"
+    secret_key: str = DEV_SECRET_KEY
+    data_key: str = DEV_DATA_KEY
+    # WeChat: mini-program and official account credentials, and where WeChat's servers are.
+    mp_appid: str = DEV_MP_APPID
+    mp_secret: str = DEV_MP_SECRET
+    oa_appid: str = DEV_OA_APPID
+    oa_secret: str = DEV_OA_SECRET
+    oa_token: str = DEV_OA_TOKEN
+    wechat_api_base: str = "http://127.0.0.1:8001"       # production: https://api.weixin.qq.com
+    wechat_oauth_base: str = "http://127.0.0.1:8001"     # production: https://open.weixin.qq.com
+    wechat_timeout_s: float = 5.0
+    emulator_port: int = 8001
+    public_base_url: str = "http://127.0.0.1:8000"
+    # Upload limits, in bytes.
+    max_image_bytes: int = 3 * 1024 * 1024
+    max_video_bytes: int = 8 * 1024 * 1024
+    max_licence_bytes: int = 5 * 1024 * 1024
+    max_request_bytes: int = 16 * 1024 * 1024
+    # Scale-out: Redis for rate limits, challenges and the job queue when set.
+    redis_url: str = ""
+    huey_sqlite_path: str = str(ROOT / "var" / "huey.db")
+    huey_immediate: bool = False
+    industry_whitelist_path: str = str(ROOT / "industry_whitelist.yaml")
+    holidays: tuple[dt.date, ...] = ()
+    # Optional operator-supplied models (paths); the product works without them.
+    onnx_embedder_path: str = ""
+    onnx_pad_model_path: str = ""
+    mp_session_ttl_s: int = 7200
+    h5_session_ttl_s: int = 7200
+    result_retention_days: int = 3
+    default_qps_limit: int = 20
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> "Settings":
+        mode = env.get("WXF_ENV", "development")
+        if mode not in ("development", "testing", "production"):
+            raise ConfigError(f"WXF_ENV must be development, testing or production, got {mode!r}")
+        if mode == "production":
+            missing = [f"{k} ({why})" for k, why in PRODUCTION_SECRETS.items() if not env.get(k)]
+            if missing:
+                raise ConfigError("production start refused; set these environment variables: "
+                                  + "; ".join(missing))
+        d = cls()
+        settings = cls(
+            env=mode,
+            database_url=env.get("DATABASE_URL", d.database_url),
+            secret_key=env.get("SECRET_KEY", d.secret_key),
+            data_key=env.get("DATA_KEY", d.data_key),
+            mp_appid=env.get("WECHAT_MP_APPID", d.mp_appid),
+            mp_secret=env.get("WECHAT_MP_SECRET", d.mp_secret),
+            oa_appid=env.get("WECHAT_OA_APPID", d.oa_appid),
+            oa_secret=env.get("WECHAT_OA_SECRET", d.oa_secret),
+            oa_token=env.get("WECHAT_OA_TOKEN", d.oa_token),
+            wechat_api_base=env.get("WECHAT_API_BASE",
+                                    "https://api.weixin.qq.com" if mode == "production"
+                                    else d.wechat_api_base).rstrip("/"),
+            wechat_oauth_base=env.get("WECHAT_OAUTH_BASE",
+                                      "https://open.weixin.qq.com" if mode == "production"
+                                      else d.wechat_oauth_base).rstrip("/"),
+            wechat_timeout_s=_float(env, "WECHAT_TIMEOUT_S", d.wechat_timeout_s),
+            emulator_port=_int(env, "EMULATOR_PORT", d.emulator_port),
+            public_base_url=env.get("PUBLIC_BASE_URL", d.public_base_url).rstrip("/"),
+            max_image_bytes=_int(env, "MAX_IMAGE_BYTES", d.max_image_bytes),
+            max_video_bytes=_int(env, "MAX_VIDEO_BYTES", d.max_video_bytes),
+            max_licence_bytes=_int(env, "MAX_LICENCE_BYTES", d.max_licence_bytes),
+            max_request_bytes=_int(env, "MAX_REQUEST_BYTES", d.max_request_bytes),
+            redis_url=env.get("REDIS_URL", ""),
+            huey_sqlite_path=env.get("HUEY_SQLITE_PATH", d.huey_sqlite_path),
+            huey_immediate=env.get("HUEY_IMMEDIATE", "") in ("1", "true", "yes"),
+            industry_whitelist_path=env.get("INDUSTRY_WHITELIST", d.industry_whitelist_path),
+            holidays=_dates(env, "HOLIDAYS"),
+            onnx_embedder_path=env.get("ONNX_EMBEDDER_PATH", ""),
+            onnx_pad_model_path=env.get("ONNX_PAD_MODEL_PATH", ""),
+            mp_session_ttl_s=_int(env, "MP_SESSION_TTL_S", d.mp_session_ttl_s),
+            h5_session_ttl_s=_int(env, "H5_SESSION_TTL_S", d.h5_session_ttl_s),
+            result_retention_days=_int(env, "RESULT_RETENTION_DAYS", d.result_retention_days),
+            default_qps_limit=_int(env, "DEFAULT_QPS_LIMIT", d.default_qps_limit),
+        )
+        if not settings.is_production and settings.secret_key == DEV_SECRET_KEY:
+            log.warning("development settings: built-in secrets in use; never deploy like this "
+                        "(set WXF_ENV=production and the real secrets)")
+        return settings
+
+    def replace(self, **changes) -> "Settings":
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The database file when DATABASE_URL names SQLite, else None."""
+        if self.database_url.startswith("sqlite:///"):
+            return Path(self.database_url[len("sqlite:///"):])
+        return None
+
+
+def load_settings() -> Settings:
+    """Settings from this process's environment (the only ``os.environ`` read in the project)."""
+    return Settings.from_env(os.environ)

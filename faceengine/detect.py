@@ -43,9 +43,9 @@ class FaceBox:
 
 @dataclass(frozen=True)
 class FaceLandmarks:
-    """The 478-point face mesh of one face (468 + 10 iris points).
+    """The 478-point face mesh of one face (468 + 10 iris points; 468 without iris refinement).
 
-    ``points`` is (478, 3) float32: x, y in pixels; z in pixels at the same scale as x
+    ``points`` is (478, 3) (or (468, 3)) float32: x, y in pixels; z in pixels at the same scale as x
     (MediaPipe's relative depth times the image width; smaller is closer to the camera).
     """
 
@@ -107,9 +107,13 @@ class FaceMesher:
     """
 
     def __init__(self, max_faces: int = 2, static: bool = True,
-                 min_detection_confidence: float = 0.5, min_tracking_confidence: float = 0.5):
+                 min_detection_confidence: float = 0.5, min_tracking_confidence: float = 0.5,
+                 refine_landmarks: bool = True):
+        # refine_landmarks=False skips the iris model: 468 points instead of 478, and about half
+        # the time per frame, which the liveness checks (no iris needed) rely on for latency.
         _, face_mesh = _solutions()
-        self._args = dict(static_image_mode=static, max_num_faces=max_faces, refine_landmarks=True,
+        self._args = dict(static_image_mode=static, max_num_faces=max_faces,
+                          refine_landmarks=refine_landmarks,
                           min_detection_confidence=min_detection_confidence,
                           min_tracking_confidence=min_tracking_confidence)
         self._face_mesh = face_mesh

@@ -1,0 +1,21 @@
+"""gunicorn settings for `make run` (override any of them on the command line)."""
+import multiprocessing
+
+bind = "127.0.0.1:8000"
+# Face work is CPU-bound: one sync worker per core, a couple of threads each for the light requests
+# (challenges, status polls) that would otherwise queue behind a verification.
+workers = max(2, multiprocessing.cpu_count())
+threads = 2
+timeout = 60
+graceful_timeout = 10
+accesslog = "-"
+# Query strings can carry OAuth codes and states: log the path only.
+access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
+
+
+def post_worker_init(worker):
+    """Load the face models once per worker process, after the fork, before the first request."""
+    from wx_backend.services import EXTENSION_KEY
+
+    app = worker.wsgi
+    app.extensions[EXTENSION_KEY].engine.warm()

@@ -68,3 +68,52 @@ def app_ctx(app):
         db.database.connect(reuse_if_open=True)
         yield app
         db.database.close()
+
+
+def _postgres_reachable(dsn: str) -> str:
+    """'' when reachable, else the reason."""
+    try:
+        import psycopg2
+        conn = psycopg2.connect(dsn, connect_timeout=3)
+        conn.close()
+        return ""
+    except Exception as exc:  # any failure means: skip with the reason
+        return f"PostgreSQL not reachable at {dsn}: {exc}".strip()
+
+
+PG_DSN = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture
+def pg_url():
+    """A DATABASE_URL on a fresh PostgreSQL schema (dropped afterwards); skips when absent."""
+    reason = _postgres_reachable(PG_DSN)
+    if reason:
+        pytest.skip(reason)
+    import uuid
+
+    import psycopg2
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    conn = psycopg2.connect(PG_DSN)
+    conn.autocommit = True
+    conn.cursor().execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"{PG_DSN}?options=-csearch_path%3D{schema}"
+    finally:
+        conn.cursor().execute(f"DROP SCHEMA {schema} CASCADE")
+        conn.close()
+
+
+@pytest.fixture
+def redis_url():
+    """A Redis URL (database 15, flushed before and after); skips when absent."""
+    url = "redis://127.0.0.1:6379/15"
+    try:
+        import redis
+        client = redis.Redis.from_url(url, socket_connect_timeout=2)
+        client.ping()
+    except Exception as exc:  # any failure means: skip with the reason
+        pytest.skip(f"Redis not reachable at {url}: {exc}")
+    client.flushdb()
+    yield url
+    client.flushdb()

@@ -1,0 +1,89 @@
+"""The Cloud API 3.0 action registry: one decorator, one table, one handler contract.
+
+Contract for every action handler (photo verification, liveness, verification sessions, ...):
+
+    @action("ImageRecognitionV2", product="photo_verification")
+    def image_recognition(ctx: ActionContext, params: dict) -> dict:
+        ...
+        return {"Sim": 87.2, "Result": "Success", "Description": "成功"}
+
+* ``params`` is the decoded JSON request body (a dict; field names exactly as the cloud spells them).
+* The handler returns the ``Response`` body WITHOUT ``RequestId`` (the dispatcher adds it).
+* Errors: raise ``wx_backend.errors.ServiceError(code)`` (or BadRequest/NotFound/Refused) with a code from
+  ``wx_backend.result_codes``; the dispatcher renders ``{"Response": {"Error": {"Code", "Message"},
+  "RequestId"}}``. Never return an error dict by hand.
+* Billing is decided by the result code, never by the handler: the code is the raised ServiceError's, or
+  the returned body's ``"Result"`` field when present (verdict actions such as ImageRecognitionV2 report
+  IdNameMisMatch / CompareLowSimilarity in ``Result`` with HTTP 200, as the cloud does), else ``Success``.
+  When ``product`` is one of ``merchants.models.PRODUCTS`` the dispatcher checks quota BEFORE calling the
+  handler (``UnauthorizedOperation.Arrears`` when none) and charges at most once afterwards if
+  ``ResultCode.billable``. ``product=None`` means the action is never charged by the dispatcher (sessions
+  charge through ``wx_backend.billing.charge`` themselves, keyed on BizToken + attempt).
+* ``ctx`` is frozen: the merchant (already authenticated, approved, within its QPS limit), the RequestId,
+  the injected clock, the application's Services and Settings. Handlers never touch flask's request/g.
+* A handler may put ``"_masked_id"`` nowhere: the usage record's masked ID number is taken from the
+  request's ``IdCard`` field by the dispatcher.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from ..clock import Clock
+from ..merchants.models import PRODUCTS
+from ..services import Services
+from ..settings import Settings
+
+
+@dataclass(frozen=True)
+class ActionContext:
+    merchant: Any            # wx_backend.merchants.models.Merchant (approved)
+    request_id: str
+    clock: Clock
+    services: Services
+    settings: Settings
+
+
+Handler = Callable[[ActionContext, dict], dict]
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    name: str
+    product: str | None      # a PRODUCTS value (charged per the rules above) or None (never charged here)
+    handler: Handler
+
+
+_ACTIONS: dict[str, ActionSpec] = {}
+
+
+class DuplicateAction(Exception):
+    pass
+
+
+def action(name: str, product: str | None = None) -> Callable[[Handler], Handler]:
+    """Register ``handler(ctx, params) -> dict`` as the Cloud API action ``name``."""
+    if product is not None and product not in PRODUCTS:
+        raise ValueError(f"unknown product {product!r}; one of {PRODUCTS} or None")
+
+    def register(handler: Handler) -> Handler:
+        existing = _ACTIONS.get(name)
+        if existing is not None and existing.handler is not handler:
+            # Re-importing the same module (e.g. importlib.reload in tests) re-registers the same name;
+            # two different handlers for one action is a programming error.
+            if (existing.handler.__module__, existing.handler.__qualname__) != (
+                    handler.__module__, handler.__qualname__):
+                raise DuplicateAction(f"action {name} is already registered by "
+                                      f"{existing.handler.__module__}")
+        _ACTIONS[name] = ActionSpec(name=name, product=product, handler=handler)
+        return handler
+
+    return register
+
+
+def get_action(name: str) -> ActionSpec | None:
+    return _ACTIONS.get(name)
+
+
+def registered_actions() -> tuple[str, ...]:
+    return tuple(sorted(_ACTIONS))

@@ -22,9 +22,13 @@ log = logging.getLogger(__name__)
 
 
 class ServiceError(Exception):
-    def __init__(self, code: str | ResultCode, message: str | None = None):
+    """``extra``: further fields of the JSON error body (e.g. WeChat's ``errcode``)."""
+
+    def __init__(self, code: str | ResultCode, message: str | None = None,
+                 extra: dict | None = None):
         self.result = code if isinstance(code, ResultCode) else lookup(code)
         self.message = message or self.result.message
+        self.extra = dict(extra or {})
         super().__init__(f"{self.result.tencent}: {self.message}")
 
 
@@ -40,8 +44,8 @@ class Refused(ServiceError):
     pass
 
 
-def error_body(result: ResultCode, message: str | None = None) -> dict:
-    return {"error": {"code": result.tencent, "saas_code": result.saas,
+def error_body(result: ResultCode, message: str | None = None, extra: dict | None = None) -> dict:
+    return {"error": {**(extra or {}), "code": result.tencent, "saas_code": result.saas,
                       "message": message or result.message}}
 
 
@@ -52,7 +56,7 @@ def _wants_json() -> bool:
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ServiceError)
     def _service_error(exc: ServiceError):
-        return jsonify(error_body(exc.result, exc.message)), exc.result.http_status
+        return jsonify(error_body(exc.result, exc.message, exc.extra)), exc.result.http_status
 
     @app.errorhandler(RequestEntityTooLarge)
     def _too_large(exc):

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 FEATURES = [
     "wx_backend.health",
     "wx_backend.merchants",
+    "wx_backend.wechat",
 ]
 
 

@@ -19,6 +19,7 @@ database = peewee.DatabaseProxy()
 # Modules that define models; each feature adds its own line.
 MODEL_MODULES = [
     "wx_backend.merchants.models",
+    "wx_backend.wechat.models",
 ]
 
 SQLITE_PRAGMAS = {

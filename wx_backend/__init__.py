@@ -25,6 +25,9 @@ FEATURES = [
     "wx_backend.health",
     "wx_backend.merchants",
     "wx_backend.wechat",
+    "wx_backend.registry",
+    "wx_backend.billing",
+    "wx_backend.api",
 ]
 
 

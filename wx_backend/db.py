@@ -20,6 +20,10 @@ database = peewee.DatabaseProxy()
 MODEL_MODULES = [
     "wx_backend.merchants.models",
     "wx_backend.wechat.models",
+    "wx_backend.registry.models",
+    "wx_backend.billing.models",
+    "wx_backend.api.ratelimit",
+    "wx_backend.api.challenges",
 ]
 
 SQLITE_PRAGMAS = {
@@ -86,3 +90,16 @@ def ping() -> str:
         return "ok"
     except peewee.PeeweeException as exc:
         return f"error: {type(exc).__name__}"
+
+
+def write_atomic():
+    """A transaction that takes the write lock at BEGIN on SQLite (BEGIN IMMEDIATE).
+
+    For read-then-write critical sections (quota, rate windows): a deferred SQLite transaction that read
+    first can fail to upgrade when another worker wrote meanwhile; IMMEDIATE waits (busy_timeout) instead.
+    Elsewhere (PostgreSQL) a plain atomic(); the callers' conditional UPDATEs and unique keys do the rest.
+    """
+    real = database.obj
+    if isinstance(real, peewee.SqliteDatabase) and not real.in_transaction():
+        return real.atomic(lock_type="IMMEDIATE")
+    return database.atomic()

@@ -1,0 +1,183 @@
+"""POST / — the Cloud API 3.0 gateway: authenticate, limit, reserve quota, run the action, settle, record.
+
+Order of checks (each failure answers HTTP 200 with ``{"Response": {"Error": ...}, "RequestId"}``, as the
+cloud does): request shape -> signature and timestamp (AuthFailure.*) -> merchant approved
+(UnauthorizedOperation.Nonactivated) -> known action (InvalidAction) -> QPS (RequestLimitExceeded) ->
+JSON body -> quota (UnauthorizedOperation.Arrears) -> the action -> charge by result code -> usage record.
+Everything after authentication leaves a usage record; only billable verdicts are charged, once per key.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import uuid
+
+import peewee
+from flask import Blueprint, Response, jsonify, request
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from ..billing import ledger
+from ..crypto import SealError
+from ..errors import ServiceError
+from ..merchants.models import APPROVED, ApiCredential, Merchant
+from ..registry.idcard import mask_id_number
+from ..result_codes import SUCCESS, ResultCode, lookup
+from ..services import Services, services
+from . import signing
+from .challenges import ChallengeStoreUnavailable
+from .ratelimit import RateLimiterUnavailable
+from .registry import ActionContext, get_action
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("cloudapi", __name__)
+
+API_VERSION = "2018-03-01"
+RATE_LIMITER, CHALLENGES = "rate_limiter", "challenge_store"
+
+
+def _reply(body: dict, request_id: str) -> Response:
+    body = dict(body)
+    body["RequestId"] = request_id
+    return jsonify({"Response": body})
+
+
+def _error(result: ResultCode, request_id: str, message: str | None = None) -> Response:
+    return _reply({"Error": {"Code": result.tencent, "Message": message or result.message}}, request_id)
+
+
+def _authenticate(svc: Services, headers: dict[str, str], payload: bytes) -> Merchant:
+    """The merchant whose SecretKey signed this request; raises ServiceError(AuthFailure.*)."""
+    try:
+        auth = signing.parse_authorization(headers.get("authorization", ""))
+    except signing.MalformedAuthorization as exc:
+        raise ServiceError("AuthFailure.InvalidAuthorization", str(exc)) from None
+    raw_ts = headers.get("x-tc-timestamp", "")
+    if not raw_ts.isdigit():
+        raise ServiceError("MissingParameter", "X-TC-Timestamp is required (seconds since the epoch)")
+    timestamp = int(raw_ts)
+    if not signing.timestamp_fresh(timestamp, svc.clock.now()):
+        raise ServiceError("AuthFailure.SignatureExpire",
+                           "签名过期：X-TC-Timestamp 与服务器时间相差超过5分钟")
+    if auth.service != signing.SERVICE or auth.date != signing.scope_date(timestamp):
+        raise ServiceError("AuthFailure.SignatureFailure", "credential scope does not match (date/service)")
+    credential = (ApiCredential.select(ApiCredential, Merchant).join(Merchant)
+                  .where((ApiCredential.secret_id == auth.secret_id) & (ApiCredential.active == True))  # noqa: E712
+                  .first())
+    if credential is None:
+        raise ServiceError("AuthFailure.SecretIdNotFound")
+    try:
+        secret_key = svc.sealer.open_text(credential.secret_key_sealed)
+    except SealError:
+        log.error("API credential %s cannot be opened with this data key", credential.id)
+        raise ServiceError("InternalError") from None
+    expected = signing.signature(
+        secret_key, method="POST", uri="/", query="", headers=headers, signed_headers=auth.signed_headers,
+        payload=payload, timestamp=raw_ts, date=auth.date,
+        unsigned_payload=headers.get("x-tc-content-sha256") == signing.UNSIGNED_PAYLOAD)
+    if not signing.signature_matches(expected, auth.signature):
+        raise ServiceError("AuthFailure.SignatureFailure")
+    return credential.merchant
+
+
+def _idempotency_key(merchant_id: int, action: str, headers: dict[str, str], payload: bytes,
+                     request_id: str) -> str:
+    """A client that repeats a call with the same X-TC-TraceId and body pays once (the SDK re-sends the
+    same TraceId on retries when the request's ``headers`` dict is reused); otherwise each call is its own."""
+    trace = headers.get("x-tc-traceid", "").strip()
+    if trace:
+        raw = f"trace:{action}:{trace}:{hashlib.sha256(payload).hexdigest()}"
+    else:
+        raw = f"request:{request_id}"
+    return ledger.charge_key(merchant_id, raw)
+
+
+def _result_of(body: dict) -> ResultCode:
+    code = body.get("Result")
+    if isinstance(code, str) and code:
+        return lookup(code)
+    return SUCCESS
+
+
+@bp.post("/")
+def cloud_api():
+    request_id = str(uuid.uuid4())
+    svc = services()
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    try:
+        payload = request.get_data(cache=False)
+    except RequestEntityTooLarge:
+        return _error(lookup("RequestSizeLimitExceeded"), request_id)
+    action_name = headers.get("x-tc-action", "")
+    if not action_name:
+        return _error(lookup("MissingParameter"), request_id, "X-TC-Action is required")
+    if headers.get("x-tc-version", API_VERSION) != API_VERSION:
+        return _error(lookup("InvalidParameterValue"), request_id, f"X-TC-Version must be {API_VERSION}")
+    try:
+        merchant = _authenticate(svc, headers, payload)
+    except ServiceError as exc:
+        return _error(exc.result, request_id, exc.message)
+    except peewee.PeeweeException:
+        log.exception("credential lookup failed")
+        return _error(lookup("InternalError"), request_id)
+    if merchant.status != APPROVED:
+        return _error(lookup("UnauthorizedOperation.Nonactivated"), request_id)
+    spec = get_action(action_name)
+    if spec is None:
+        return _error(lookup("InvalidAction"), request_id, f"接口不存在：{action_name}")
+    return _run(svc, merchant, spec, headers, payload, request_id)
+
+
+def _run(svc: Services, merchant: Merchant, spec, headers: dict[str, str], payload: bytes,
+         request_id: str) -> Response:
+    now = svc.clock.now()
+    masked = ""
+    hold = None
+    key = ""
+    result: ResultCode
+    message = None
+    body: dict | None = None
+    try:
+        limiter = svc.extras[RATE_LIMITER]
+        if not limiter.hit(f"merchant:{merchant.id}", merchant.qps_limit, int(now.timestamp() * 1000)):
+            raise ServiceError("RequestLimitExceeded")
+        try:
+            params = json.loads(payload or b"{}")
+        except (ValueError, UnicodeDecodeError):
+            raise ServiceError("InvalidParameter", "the body is not JSON") from None
+        if not isinstance(params, dict):
+            raise ServiceError("InvalidParameter", "the body must be a JSON object")
+        idcard = params.get("IdCard")
+        masked = mask_id_number(idcard) if isinstance(idcard, str) else ""
+        if spec.product:
+            key = _idempotency_key(merchant.id, spec.name, headers, payload, request_id)
+            hold = ledger.reserve(merchant.id, spec.product, key, now)
+        ctx = ActionContext(merchant=merchant, request_id=request_id, clock=svc.clock, services=svc,
+                            settings=svc.settings)
+        body = spec.handler(ctx, params)
+        result = _result_of(body)
+    except ServiceError as exc:
+        result, message = exc.result, exc.message
+    except (RateLimiterUnavailable, ChallengeStoreUnavailable, peewee.PeeweeException) as exc:
+        log.error("action %s: store unavailable: %s", spec.name, exc)
+        result = lookup("InternalError")
+    except Exception:  # the one catch-all: any handler bug becomes InternalError, never a 500 page
+        log.exception("action %s failed", spec.name)
+        result = lookup("InternalError")
+    charged = False
+    try:
+        if hold is not None:
+            charged = ledger.settle(hold, merchant.id, spec.product, key, result, svc.clock.now())
+        ledger.record_usage(merchant.id, spec.name, spec.product, result.tencent, charged, masked, request_id,
+                            now)
+    except peewee.PeeweeException:
+        # The verdict is already computed; losing its record must not lose the answer. Logged for audit.
+        log.exception("billing/usage write failed for request %s", request_id)
+    if body is not None:
+        return _reply(body, request_id)
+    return _error(result, request_id, message)
+
+
+def init_app_routes(app) -> None:
+    app.register_blueprint(bp)

@@ -1,0 +1,72 @@
+"""Cloud API actions without video: GetLiveCode, GetActionSequence, IdCardVerification, ImageRecognitionV2."""
+from __future__ import annotations
+
+import logging
+
+from ..errors import BadRequest
+from ..registry import REGISTRY
+from ..registry.photo_verify import PhotoVerdict, verify_id_name, verify_photo
+from ..registry.store import today
+from ..result_codes import lookup
+from .challenges import ACTION_SEQUENCE, LIVE_CODE, new_action_sequence, new_live_code
+from .registry import ActionContext, action
+
+log = logging.getLogger(__name__)
+
+CHALLENGES = "challenge_store"
+EXTRA_MAX_CHARS = 10
+
+
+def engine_or_verdict(ctx: ActionContext, failure_code: str):
+    """(engine, None), or (None, verdict) when this worker's engine cannot load (not billable)."""
+    try:
+        return ctx.services.engine.get(), None
+    except Exception:  # EngineHolder logged the cause; any loader failure is the same verdict
+        return None, PhotoVerdict(lookup(failure_code))
+
+
+def require_str(params: dict, name: str) -> str:
+    value = params.get(name)
+    if value is None or value == "":
+        raise BadRequest("MissingParameter", f"缺少参数 {name}")
+    if not isinstance(value, str):
+        raise BadRequest("InvalidParameterValue", f"{name} 必须是字符串")
+    return value
+
+
+@action("GetLiveCode")
+def get_live_code(ctx: ActionContext, params: dict) -> dict:
+    code = new_live_code()
+    ctx.services.extras[CHALLENGES].issue(ctx.merchant.id, LIVE_CODE, code, ctx.clock.now())
+    return {"LiveCode": code}
+
+
+@action("GetActionSequence")
+def get_action_sequence(ctx: ActionContext, params: dict) -> dict:
+    sequence = new_action_sequence()
+    ctx.services.extras[CHALLENGES].issue(ctx.merchant.id, ACTION_SEQUENCE, sequence, ctx.clock.now())
+    return {"ActionSequence": sequence}
+
+
+@action("IdCardVerification", product="photo_verification")
+def id_card_verification(ctx: ActionContext, params: dict) -> dict:
+    id_card, name = require_str(params, "IdCard"), require_str(params, "Name")
+    result = verify_id_name(ctx.services.extras[REGISTRY], id_card, name, today(ctx.clock))
+    return {"Result": result.tencent, "Description": result.message}
+
+
+@action("ImageRecognitionV2", product="photo_verification")
+def image_recognition_v2(ctx: ActionContext, params: dict) -> dict:
+    id_card, name = require_str(params, "IdCard"), require_str(params, "Name")
+    image = require_str(params, "ImageBase64")
+    extra = params.get("Extra")
+    if extra is not None and (not isinstance(extra, str) or len(extra) > EXTRA_MAX_CHARS):
+        raise BadRequest("InvalidParameterValue", f"Extra 最长 {EXTRA_MAX_CHARS} 个字符")
+    engine, verdict = engine_or_verdict(ctx, "FailedOperation.CompareSystemError")
+    if verdict is None:
+        verdict = verify_photo(engine, ctx.services.extras[REGISTRY], id_card, name, image,
+                               today(ctx.clock), ctx.settings.max_image_bytes)
+    body = {"Sim": verdict.sim, "Result": verdict.result.tencent, "Description": verdict.description}
+    if extra is not None:
+        body["Extra"] = extra
+    return body

@@ -1,0 +1,43 @@
+"""Per-call billing: usage records, prepaid packs then postpaid, at most one charge per call.
+
+Public: ``ledger.reserve/settle`` (Cloud API dispatcher), ``ledger.has_quota/charge`` (verification
+sessions), ``usage.usage_summary`` (CLI ``billing usage`` and the merchant console).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from ..services import Services
+
+billing_cli = AppGroup("billing", help="Usage and charges.")
+
+
+@billing_cli.command("usage")
+@click.option("--merchant", "merchant_id", required=True, type=int, help="Merchant id.")
+@click.option("--since", default=None, help="YYYY-MM-DD or ISO datetime (UTC); default: all time.")
+def usage_command(merchant_id: int, since: str | None):
+    """Per-action totals, charged calls and remaining packs, as JSON."""
+    from .. import db
+    from ..merchants.models import Merchant
+    from .usage import usage_summary
+
+    start = None
+    if since:
+        try:
+            start = dt.datetime.fromisoformat(since)
+        except ValueError:
+            raise click.ClickException(f"--since {since!r} is not YYYY-MM-DD or an ISO datetime") from None
+    with db.database.connection_context():
+        if not Merchant.select().where(Merchant.id == merchant_id).exists():
+            raise click.ClickException(f"no merchant with id {merchant_id}")
+        click.echo(json.dumps(usage_summary(merchant_id, start), ensure_ascii=False, indent=2))
+
+
+def init_app(app: Flask, svc: Services) -> None:
+    from . import models  # noqa: F401  (registers the tables)
+    app.cli.add_command(billing_cli)

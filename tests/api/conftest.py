@@ -1,0 +1,132 @@
+"""Fixtures of the Cloud API tests: the real app served over HTTP, the official SDK client, real faces.
+
+The face engine is the real one, loaded once per test session (MediaPipe + dlib) and shared by the apps.
+Merchants are created with the shared models (onboarding's service is not needed to exercise the API).
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import io
+import threading
+
+import numpy as np
+import pytest
+from PIL import Image
+from werkzeug.serving import make_server
+
+from wx_backend import db
+from wx_backend.clock import FrozenClock, utc_naive
+from wx_backend.engine_holder import EngineHolder
+from wx_backend.merchants.models import APPROVED, ApiCredential, Merchant, ResourcePack
+from wx_backend.registry import REGISTRY
+from wx_backend.services import EXTENSION_KEY
+
+GRACE_ID = "11010519491231002X"     # a GB 11643-valid number (check character X)
+GRACE_NAME = "Grace Hopper"
+ASTRONAUT_ID = "440308199001011239"
+ASTRONAUT_NAME = "艾琳·柯林斯"
+
+
+def jpeg_b64(rgb: np.ndarray, quality: int = 90) -> str:
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="JPEG", quality=quality)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+@pytest.fixture(scope="session")
+def grace_rgb() -> np.ndarray:
+    import matplotlib.cbook
+    with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as fh:
+        return np.asarray(Image.open(fh).convert("RGB"))
+
+
+@pytest.fixture(scope="session")
+def astronaut_rgb() -> np.ndarray:
+    import skimage.data
+    return np.ascontiguousarray(skimage.data.astronaut())
+
+
+@pytest.fixture(scope="session")
+def face_engine():
+    from faceengine.engine import FaceEngine
+    return FaceEngine().load()
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    """Starts at the real time: the official SDK signs with the machine's clock. Tests move it by hand."""
+    return FrozenClock(dt.datetime.now(dt.timezone.utc))
+
+
+@pytest.fixture
+def api_app(app, face_engine):
+    app.extensions[EXTENSION_KEY].engine = EngineHolder(lambda: face_engine)
+    return app
+
+
+@pytest.fixture
+def svc(api_app):
+    return api_app.extensions[EXTENSION_KEY]
+
+
+@pytest.fixture
+def server(api_app):
+    """The app on a real loopback HTTP port, threaded (several requests at once)."""
+    srv = make_server("127.0.0.1", 0, api_app, threaded=True)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield f"127.0.0.1:{srv.server_port}"
+    srv.shutdown()
+    thread.join(timeout=5)
+
+
+def make_merchant(svc, *, name="测试商户", secret_id="AKIDtestmerchant0001", secret_key="test-secret-key-0001",
+                  status=APPROVED, packs: dict[str, int] | None = None, postpaid=False, qps=20) -> Merchant:
+    now = utc_naive(svc.clock.now())
+    with db.database.connection_context():
+        merchant = Merchant.create(
+            name=name, uscc=secret_id[-18:].upper().rjust(18, "9"), industry_key="finance.bank", phone="13800000000",
+            status=status, submitted_at=now, review_deadline=now.date(), qps_limit=qps, postpaid=postpaid,
+            channels_granted=["api"])
+        ApiCredential.create(merchant=merchant, secret_id=secret_id, secret_key_sealed=svc.sealer.seal_text(secret_key),
+                             created_at=now)
+        for i, (product, calls) in enumerate((packs or {}).items()):
+            ResourcePack.create(merchant=merchant, product=product, total=calls, remaining=calls,
+                                label=f"pack {i}", created_at=now - dt.timedelta(days=1))
+    return merchant
+
+
+def sdk_client(endpoint: str, secret_id: str, secret_key: str):
+    from tencentcloud.common import credential
+    from tencentcloud.common.profile.client_profile import ClientProfile
+    from tencentcloud.common.profile.http_profile import HttpProfile
+    from tencentcloud.faceid.v20180301 import faceid_client
+
+    http = HttpProfile(protocol="http", endpoint=endpoint)
+    http.reqTimeout = 60
+    return faceid_client.FaceidClient(credential.Credential(secret_id, secret_key), "",
+                                      ClientProfile(httpProfile=http))
+
+
+@pytest.fixture
+def merchant(svc):
+    # A high limit: the injected clock stands still, so every call of a test falls in one second.
+    return make_merchant(svc, packs={"photo_verification": 100, "live_verification": 100, "liveness": 100},
+                         qps=1000)
+
+
+@pytest.fixture
+def faceid(server, merchant):
+    return sdk_client(server, "AKIDtestmerchant0001", "test-secret-key-0001")
+
+
+@pytest.fixture
+def enrolled(svc, face_engine, grace_rgb, astronaut_rgb):
+    """Grace Hopper and the astronaut in the authority registry, with their photos' templates."""
+    from wx_backend.registry.photo_verify import photo_template
+
+    with db.database.connection_context():
+        for id_number, name, rgb in ((GRACE_ID, GRACE_NAME, grace_rgb), (ASTRONAUT_ID, ASTRONAUT_NAME, astronaut_rgb)):
+            template = photo_template(face_engine, jpeg_b64(rgb), svc.settings.max_image_bytes)
+            svc.extras[REGISTRY].put(id_number, name, template.to_bytes(), template.model)

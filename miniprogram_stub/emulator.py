@@ -70,7 +70,9 @@ def running_emulator(*, mp_apps: Iterable[tuple[str, str]] = DEV_MP_APPS,
     world = WeChatWorld(build_apps(mp_apps, oa_apps), per_user_per_minute=per_user_per_minute,
                         **kwargs)
     server = _serve(host, port, world)
-    thread = threading.Thread(target=server.serve_forever, name="wechat-emulator", daemon=True)
+    # A short poll interval: shutdown() waits up to one interval, once per test.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
+                              name="wechat-emulator", daemon=True)
     thread.start()
     try:
         yield RunningEmulator(f"http://{host}:{server.server_port}", world)

@@ -117,3 +117,33 @@ def redis_url():
     client.flushdb()
     yield url
     client.flushdb()
+
+
+@pytest.fixture
+def emulator(clock):
+    """The WeChat emulator on an ephemeral loopback port, on the test's clock, knowing the default
+    (development) apps of Settings. Point an app at it with
+    ``settings.replace(wechat_api_base=emulator.base_url, wechat_oauth_base=emulator.base_url)``."""
+    from miniprogram_stub.emulator import running_emulator
+    defaults = Settings()
+    with running_emulator(mp_apps=[(defaults.mp_appid, defaults.mp_secret)],
+                          oa_apps=[(defaults.oa_appid, defaults.oa_secret)], clock=clock) as emu:
+        yield emu
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served over real HTTP on an ephemeral loopback port (threaded); yields its base URL."""
+    import threading
+
+    from werkzeug.serving import make_server
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
+                              name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

@@ -28,6 +28,7 @@ FEATURES = [
     "wx_backend.registry",
     "wx_backend.billing",
     "wx_backend.api",
+    "wx_backend.verification",
 ]
 
 

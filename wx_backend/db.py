@@ -24,6 +24,7 @@ MODEL_MODULES = [
     "wx_backend.billing.models",
     "wx_backend.api.ratelimit",
     "wx_backend.api.challenges",
+    "wx_backend.verification.models",
 ]
 
 SQLITE_PRAGMAS = {

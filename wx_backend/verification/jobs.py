@@ -1,0 +1,144 @@
+"""Background work of verification sessions: recorded videos, the sweep for lost jobs, the purge.
+
+A video job's state lives in ``VideoJob`` (queued -> running with a lease -> done). A worker claims a
+job with a conditional UPDATE that also takes over a running job whose lease has passed, so a job
+whose worker was killed is run again by the next sweep (every minute and at worker start), and the
+verdict is written and charged once (``attempts.record_verdict``).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import tempfile
+from pathlib import Path
+
+from huey import crontab
+
+from .. import db
+from ..clock import utc_naive
+from ..crypto import SealError
+from ..errors import ServiceError
+from . import attempts, purge
+from .models import JOB_DONE, PENDING, QUEUED, RUNNING, Attempt, VerificationSession, VideoJob
+
+log = logging.getLogger(__name__)
+
+LEASE_S = 120            # a 5-10 s video takes a few seconds; two minutes of silence means lost
+QUEUE_GRACE_S = 120      # a queued job untouched this long is re-enqueued (its queue entry was lost)
+MAX_RUNS = 3
+
+
+def claim(job_id: int, now: dt.datetime) -> bool:
+    now = utc_naive(now)
+    claimed = VideoJob.update(
+        state=RUNNING, lease_until=now + dt.timedelta(seconds=LEASE_S), runs=VideoJob.runs + 1,
+        updated_at=now,
+    ).where((VideoJob.id == job_id) & (VideoJob.runs < MAX_RUNS) & (
+        (VideoJob.state == QUEUED) | ((VideoJob.state == RUNNING) & (VideoJob.lease_until < now))
+    )).execute()
+    return claimed == 1
+
+
+def _finish(job: VideoJob, error: str, now: dt.datetime) -> None:
+    """The verdict exists (or never will): the raw video goes."""
+    VideoJob.update(state=JOB_DONE, video_sealed=None, lease_until=None, error=error[:200],
+                    updated_at=utc_naive(now)).where(VideoJob.id == job.id).execute()
+
+
+def process_video(job_id: int, svc) -> str:
+    """Run one video job; returns what happened (for logs and tests)."""
+    from .verdicts import evaluate_video
+
+    clock, sealer = svc.clock, svc.sealer
+    if not claim(job_id, clock.now()):
+        return "skipped"
+    job = VideoJob.get_by_id(job_id)
+    attempt = Attempt.get_by_id(job.attempt_id)
+    session = VerificationSession.get_by_id(attempt.session_id)
+    if attempt.state != PENDING:          # a verdict was written by an earlier run
+        _finish(job, "", clock.now())
+        return "already-done"
+    try:
+        video = sealer.open(job.video_sealed) if job.video_sealed is not None else None
+    except SealError:
+        video = None
+    if video is None:
+        attempts.void_attempt(attempt, "LivessSystemError", clock)
+        _finish(job, "video missing", clock.now())
+        return "void"
+    with tempfile.TemporaryDirectory(prefix="wxf-video-") as tmp:
+        path = Path(tmp) / f"capture{job.video_suffix}"
+        path.write_bytes(video)
+        del video
+        try:
+            verdict = evaluate_video(svc, session, json.loads(job.challenge_payload), path)
+        except ServiceError as exc:
+            attempts.void_attempt(attempt, exc.result.tencent, clock)
+            _finish(job, exc.result.tencent, clock.now())
+            return "void"
+    with db.database.atomic():
+        attempts.record_verdict(attempt, verdict, sealer=sealer, clock=clock)
+        _finish(job, "", clock.now())
+    return "done"
+
+
+def submit_video(session: VerificationSession, user_digest: str, issued, data: bytes, suffix: str,
+                 svc) -> Attempt:
+    """Count the attempt, store the video sealed with its job row, then enqueue the task.
+
+    The row is committed before the task is enqueued, so a worker never sees a task without its row;
+    a crash between the two leaves a queued row that the sweep finds.
+    """
+    now = utc_naive(svc.clock.now())
+    with db.database.atomic():
+        attempt = attempts.start_attempt(session, "video", user_digest, svc.clock)
+        job = VideoJob.create(attempt=attempt, challenge_payload=json.dumps(issued.payload),
+                              video_sealed=svc.sealer.seal(data), video_suffix=suffix, state=QUEUED,
+                              created_at=now, updated_at=now)
+    svc.verification_tasks["process_video"](job.id)
+    return attempt
+
+
+def give_up_exhausted_jobs(svc) -> int:
+    """Jobs that failed MAX_RUNS times (a video that crashes the worker) end void, video deleted."""
+    now = utc_naive(svc.clock.now())
+    stuck = VideoJob.select().where((VideoJob.state != JOB_DONE) & (VideoJob.runs >= MAX_RUNS) & (
+        (VideoJob.state == QUEUED) | (VideoJob.lease_until < now)))
+    n = 0
+    for job in stuck:
+        attempts.void_attempt(Attempt.get_by_id(job.attempt_id), "LivessSystemError", svc.clock)
+        _finish(job, "gave up", now)
+        n += 1
+    return n
+
+
+def lost_jobs(now: dt.datetime) -> list[int]:
+    now = utc_naive(now)
+    rows = VideoJob.select(VideoJob.id).where((VideoJob.runs < MAX_RUNS) & (
+        ((VideoJob.state == RUNNING) & (VideoJob.lease_until < now))
+        | ((VideoJob.state == QUEUED) & (VideoJob.updated_at < now - dt.timedelta(seconds=QUEUE_GRACE_S)))))
+    return [r.id for r in rows]
+
+
+def register(queue, svc) -> dict:
+    """Register the tasks on the application's JobQueue; returns the enqueue-able wrappers."""
+
+    @queue.task("verification.process_video")
+    def process_video_task(job_id: int) -> str:
+        return process_video(job_id, svc)
+
+    def sweep() -> int:
+        found = lost_jobs(svc.clock.now())
+        for job_id in found:
+            log.warning("video job %s was lost (worker gone or queue entry lost); running it again",
+                        job_id)
+            process_video_task(job_id)
+        give_up_exhausted_jobs(svc)
+        return len(found)
+
+    queue.periodic("verification.sweep", crontab(minute="*"))(sweep)
+    queue.periodic("verification.purge", crontab(minute="17"))(
+        lambda: purge.purge_expired(svc.clock.now()))
+    queue.on_worker_start(sweep)
+    return {"process_video": process_video_task, "sweep": sweep}

@@ -1,0 +1,47 @@
+"""What the user's page sees of a session: progress, the outcome, and where to go when done."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit, urlunsplit, urlencode, parse_qsl
+
+from ..clock import Clock, utc_naive
+from ..result_codes import lookup
+from .models import DONE, OPEN, PENDING, Attempt, MAX_ATTEMPTS, VerificationSession
+
+
+def redirect_url(session: VerificationSession) -> str | None:
+    """``RedirectUrl?token=<BizToken>`` (query merged), or None when the merchant gave none."""
+    if not session.redirect_url:
+        return None
+    parts = urlsplit(session.redirect_url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "token"]
+    query.append(("token", session.biz_token))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
+
+
+def describe(session: VerificationSession, clock: Clock) -> dict:
+    session = VerificationSession.get_by_id(session.id)
+    rows = list(session.attempts.order_by(Attempt.seq))
+    latest = rows[-1] if rows else None
+    expired = utc_naive(clock.now()) >= session.expires_at
+    if session.state != OPEN:
+        state = session.state                     # finished | exhausted
+    elif latest is not None and latest.state == PENDING:
+        state = "processing"
+    elif expired:
+        state = "expired"
+    else:
+        state = "open"
+    done = state in ("finished", "exhausted", "expired")
+    body = {"state": state, "channel": session.channel, "mode": session.liveness_mode,
+            "consented": session.consent_at is not None,
+            "attempts_used": session.attempts_used,
+            "attempts_left": max(0, MAX_ATTEMPTS - session.attempts_used),
+            "last_attempt": None, "done": done, "redirect": redirect_url(session) if done else None}
+    if latest is not None:
+        code = lookup(latest.code) if latest.code else None
+        body["last_attempt"] = {
+            "attempt": latest.seq, "state": latest.state,
+            "passed": latest.state == DONE and latest.code == "Success",
+            "code": code.tencent if code else None, "saas_code": code.saas if code else None,
+            "message": code.message if code else lookup("VideoProcessing").message}
+    return body

@@ -1,0 +1,153 @@
+"""One attempt's evaluation: liveness on the capture, then the best frame against the reference.
+
+    capture -> liveness (mode's check) -> best frame -> template -> reference (merchant photo or
+    authority registry) -> similarity -> Verdict
+
+"Not live", "not the same person", "name does not match" are verdicts. faceengine's exceptions
+("could not evaluate") become ServiceErrors here, at this one boundary: undecodable media is bad
+input (the attempt is voided, nothing charged), a model that cannot run is LivessSystemError.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from faceengine.errors import EngineUnavailable, FaceEngineError, MediaError
+from faceengine.liveness import challenge as fc
+from faceengine.liveness.capture import Audio, read_video, read_video_audio
+from faceengine.liveness.types import Frame, LivenessResult
+
+from ..errors import BadRequest, ServiceError
+from ..registry import REGISTRY
+from ..registry import photo_verify
+from ..registry.store import today
+from ..result_codes import UnknownResultCode, lookup
+from .attempts import Verdict
+
+log = logging.getLogger(__name__)
+
+# faceengine liveness codes without a row of their own in the result-code table.
+_LIVENESS_CODES = {"LipDigitFail": "LipVoiceRecognize", "ReflectionTooShort": "ReflectionFail"}
+BEST_FRAME_JPEG_QUALITY = 90
+
+
+class LivenessKit:
+    """Per-process liveness resources: a tracking face mesher and the identity descriptor.
+
+    A capture is one tracking sequence on the mesher, so captures are serialised by a lock; a
+    gunicorn worker process runs one verification at a time anyway (sync workers).
+    """
+
+    def __init__(self):
+        from faceengine.detect import FaceMesher
+        from faceengine.liveness.identity import DlibIdentity
+
+        self.mesher = FaceMesher(max_faces=1, static=False, refine_landmarks=False)
+        self.identity = DlibIdentity()
+        self.lock = threading.Lock()
+
+
+def liveness_code(code: str) -> str:
+    try:
+        return lookup(_LIVENESS_CODES.get(code, code)).tencent
+    except UnknownResultCode:
+        log.error("liveness returned a code outside the table: %s", code)
+        return lookup("LivessUnknownError").tencent
+
+
+def run_liveness(kit: LivenessKit, mode: str, payload: dict, frames: list[Frame],
+                 audio: Audio | None) -> LivenessResult:
+    from faceengine.liveness import light
+
+    with kit.lock:
+        if mode == "light":
+            return light.verify_light(frames, fc.LightChallenge.from_json(payload), mesher=kit.mesher,
+                                      identity=kit.identity)
+        if mode == "lip":
+            from faceengine.liveness import lip
+            return lip.verify_lip(frames, fc.LipChallenge.from_json(payload), audio=audio,
+                                  mesher=kit.mesher, identity=kit.identity)
+        if mode == "action":
+            from faceengine.liveness import action
+            return action.verify_action(frames, fc.ActionChallenge.from_json(payload),
+                                        mesher=kit.mesher, identity=kit.identity)
+        if mode == "silent":
+            from faceengine.liveness import silent
+            return silent.verify_silent(frames, mesher=kit.mesher, identity=kit.identity)
+    raise ValueError(f"unknown liveness mode {mode!r}")
+
+
+def _jpeg(image_rgb: np.ndarray) -> bytes:
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR),
+                           [cv2.IMWRITE_JPEG_QUALITY, BEST_FRAME_JPEG_QUALITY])
+    if not ok:
+        raise FaceEngineError("cannot encode the best frame")
+    return buf.tobytes()
+
+
+def _reference(svc, session, engine):
+    """The reference template, or raises photo_verify.Rejected with the verdict."""
+    sealer = svc.sealer
+    if session.ref_image_sealed is not None:
+        return photo_verify.file_template(engine, sealer.open(session.ref_image_sealed),
+                                          svc.settings.max_image_bytes)
+    registry = svc.extras[REGISTRY]
+    return photo_verify.identity_reference(engine, registry, sealer.open_text(session.id_card_sealed),
+                                           sealer.open_text(session.name_sealed), today(svc.clock))
+
+
+def evaluate(svc, session, payload: dict, frames: list[Frame], audio: Audio | None) -> Verdict:
+    try:
+        engine = svc.engine.get()
+        kit = svc.liveness_kit.get()
+        live = run_liveness(kit, session.liveness_mode, payload, frames, audio)
+        live_code = liveness_code(live.code)
+        if not live.passed:
+            return Verdict(code=live_code, live_code=live_code, liveness_score=live.score)
+        if not live.best_frames:
+            code = lookup("LivessBestFrameError").tencent
+            return Verdict(code=code, live_code=code, liveness_score=live.score)
+        best = frames[live.best_frames[0].index].image_rgb
+        analysis = engine.analyse(best)
+        if analysis.template is None:
+            code = lookup("LivessBestFrameError").tencent
+            return Verdict(code=code, live_code=code, liveness_score=live.score)
+        best_jpeg = _jpeg(best)
+        try:
+            reference = _reference(svc, session, engine)
+        except photo_verify.Rejected as verdict:
+            if verdict.result.http_status >= 500:
+                raise ServiceError(verdict.result) from None
+            return Verdict(code=verdict.result.tencent, live_code=live_code,
+                           compare_code=verdict.result.tencent, liveness_score=live.score,
+                           best_frame_jpeg=best_jpeg)
+        compared = photo_verify.compare(engine, analysis.template, reference)
+    except MediaError as exc:
+        log.info("capture could not be used: %s", exc.code)
+        raise BadRequest("ImageDecodeFailed") from None
+    except (EngineUnavailable, FaceEngineError, RuntimeError) as exc:
+        log.error("liveness/compare could not evaluate: %s", type(exc).__name__)
+        raise ServiceError("LivessSystemError") from None
+    if compared.result.http_status >= 500:
+        raise ServiceError(compared.result)
+    return Verdict(code=compared.result.tencent, live_code=live_code,
+                   compare_code=compared.result.tencent, sim=compared.sim,
+                   liveness_score=live.score, best_frame_jpeg=best_jpeg)
+
+
+def evaluate_frames(svc, session, payload: dict, frames: list[Frame], audio: Audio | None) -> Verdict:
+    return evaluate(svc, session, payload, frames, audio)
+
+
+def evaluate_video(svc, session, payload: dict, path: Path) -> Verdict:
+    try:
+        frames = read_video(path)
+        audio = read_video_audio(path) if session.liveness_mode == "lip" else None
+    except MediaError as exc:
+        log.info("video could not be decoded: %s", exc.code)
+        raise BadRequest("LipVideoInvalid") from None
+    return evaluate(svc, session, payload, frames, audio)

@@ -1,0 +1,26 @@
+"""Liveness: is a live person in front of the camera now? (DESIGN.md section 3)
+
+Public API (frames are ``Frame(image_rgb, timestamp_ms)``, time since the challenge started):
+
+- ``verify_light(frames, LightChallenge, *, mesher, identity=None, options)``
+- ``verify_lip(frames, LipChallenge, *, mesher, audio=None, recogniser=None, identity=None, options)``
+- ``verify_action(frames, ActionChallenge, *, mesher, identity=None, options)``
+- ``verify_silent(frames, *, mesher, pad_model=None, identity=None, options)``
+- ``new_light_challenge(rng)``, ``new_lip_challenge(rng)``, ``new_action_challenge(rng)``
+
+Each returns a frozen ``LivenessResult``. ``mesher`` is a caller-owned
+``FaceMesher(static=False, max_faces=1, refine_landmarks=False)``; ``identity`` an optional
+``FaceIdentity`` (e.g. ``DlibIdentity()``) that makes the same-person check robust.
+"""
+from .challenge import (ActionChallenge, LightChallenge, LipChallenge, new_action_challenge,
+                        new_light_challenge, new_lip_challenge)
+from .identity import DlibIdentity, FaceIdentity
+from .light import LightOptions, verify_light
+from .track import TrackOptions
+from .types import BestFrame, Code, Frame, LivenessResult
+
+__all__ = [
+    "ActionChallenge", "BestFrame", "Code", "DlibIdentity", "FaceIdentity", "Frame",
+    "LightChallenge", "LightOptions", "LipChallenge", "LivenessResult", "TrackOptions",
+    "new_action_challenge", "new_light_challenge", "new_lip_challenge", "verify_light",
+]

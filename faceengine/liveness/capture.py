@@ -1,0 +1,142 @@
+"""Read a recorded capture: video (PyAV), a folder of ``<timestamp_ms>.jpg`` frames, and audio.
+
+Audio comes out as float32 mono at 16 kHz in -1..1. PyAV and OpenCV errors become MediaError.
+"""
+from __future__ import annotations
+
+import logging
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..errors import MediaError
+from .types import Frame
+
+log = logging.getLogger(__name__)
+
+AUDIO_RATE = 16000
+
+
+@dataclass(frozen=True)
+class Audio:
+    """Mono samples in -1..1 at ``rate`` Hz; sample 0 is at ``start_ms`` on the capture clock."""
+
+    samples: np.ndarray
+    rate: int = AUDIO_RATE
+    start_ms: float = 0.0
+
+    @property
+    def duration_ms(self) -> float:
+        return 1000.0 * len(self.samples) / self.rate
+
+
+def read_frame_folder(folder: Path, max_frames: int = 600) -> list[Frame]:
+    """JPEG frames named ``<timestamp_ms>.jpg``, in time order."""
+    files = []
+    for p in Path(folder).iterdir():
+        if p.suffix.lower() in (".jpg", ".jpeg"):
+            try:
+                files.append((float(p.stem), p))
+            except ValueError:
+                raise MediaError(f"frame name {p.name!r} is not <timestamp_ms>.jpg", "CaptureBadName")
+    files.sort()
+    frames = []
+    for ts, p in files[:max_frames]:
+        bgr = cv2.imread(str(p), cv2.IMREAD_COLOR)
+        if bgr is None:
+            raise MediaError(f"cannot decode frame {p.name}", "CaptureDecodeFailed")
+        frames.append(Frame(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), ts))
+    if not frames:
+        raise MediaError("no JPEG frames in folder", "CaptureEmpty")
+    return frames
+
+
+def read_video(path: Path, max_fps: float = 15.0, max_frames: int = 600) -> list[Frame]:
+    """Frames of a video's first video stream, time from the stream's first frame, thinned to
+    at most ``max_fps`` (the checks are designed for ~15 fps; more only costs time)."""
+    import av
+
+    frames: list[Frame] = []
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise MediaError("no video stream", "CaptureNoVideo")
+            stream = container.streams.video[0]
+            t0, last = None, -1e9
+            for vf in container.decode(stream):
+                if vf.pts is None or vf.time_base is None:
+                    continue
+                t = float(vf.pts * vf.time_base) * 1000.0
+                t0 = t if t0 is None else t0
+                t -= t0
+                if t - last < 1000.0 / max_fps - 1.0:
+                    continue
+                last = t
+                frames.append(Frame(vf.to_ndarray(format="rgb24"), t))
+                if len(frames) >= max_frames:
+                    break
+    except av.error.FFmpegError as exc:
+        raise MediaError(f"cannot decode video: {exc}", "CaptureDecodeFailed") from exc
+    if not frames:
+        raise MediaError("video has no frames", "CaptureEmpty")
+    return frames
+
+
+def _resample(x: np.ndarray, rate: int) -> np.ndarray:
+    if rate == AUDIO_RATE:
+        return x.astype(np.float32)
+    from scipy.signal import resample_poly
+    from math import gcd
+
+    k = gcd(rate, AUDIO_RATE)
+    return resample_poly(x, AUDIO_RATE // k, rate // k).astype(np.float32)
+
+
+def read_wav(path: Path) -> Audio:
+    """16-bit PCM WAV (any rate, any channel count) as 16 kHz mono."""
+    try:
+        with wave.open(str(path), "rb") as w:
+            ch, width, rate, n = w.getnchannels(), w.getsampwidth(), w.getframerate(), w.getnframes()
+            raw = w.readframes(n)
+    except (wave.Error, EOFError) as exc:
+        raise MediaError(f"cannot read WAV: {exc}", "AudioDecodeFailed") from exc
+    if width != 2:
+        raise MediaError("only 16-bit PCM WAV is supported", "AudioDecodeFailed")
+    x = np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768.0
+    x = x.reshape(-1, ch).mean(axis=1)
+    return Audio(_resample(x, rate))
+
+
+def read_video_audio(path: Path) -> Audio | None:
+    """The audio track of a video as 16 kHz mono, time-aligned to the first video frame;
+    None when the file has no audio stream."""
+    import av
+
+    chunks, start = [], None
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.audio:
+                return None
+            v0 = None
+            if container.streams.video:
+                vs = container.streams.video[0]
+                if vs.start_time is not None:
+                    v0 = float(vs.start_time * vs.time_base) * 1000.0
+            stream = container.streams.audio[0]
+            resampler = av.AudioResampler(format="flt", layout="mono", rate=AUDIO_RATE)
+            for af in container.decode(stream):
+                if start is None and af.pts is not None:
+                    start = float(af.pts * af.time_base) * 1000.0
+                for out in resampler.resample(af):
+                    chunks.append(out.to_ndarray().reshape(-1))
+            for out in resampler.resample(None):
+                chunks.append(out.to_ndarray().reshape(-1))
+    except av.error.FFmpegError as exc:
+        raise MediaError(f"cannot decode audio: {exc}", "AudioDecodeFailed") from exc
+    if not chunks:
+        return None
+    offset = (start or 0.0) - (v0 or 0.0)
+    return Audio(np.concatenate(chunks).astype(np.float32), AUDIO_RATE, offset)

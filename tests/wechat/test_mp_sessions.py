@@ -251,3 +251,21 @@ def test_session_key_never_leaves_the_server_and_is_sealed_at_rest(app, live_ser
         for leaked in _encodings(key):
             assert leaked not in stored
         assert services().sealer.open(stored) == key
+
+
+def test_purge_removes_only_expired_sessions(app, client, wx_login, clock):
+    import json as _json
+    old = _login(client, wx_login(DEV_MP_APPID)).get_json()["session_token"]
+    clock.advance(3600)
+    fresh = _login(client, wx_login(DEV_MP_APPID)).get_json()["session_token"]
+    clock.advance(3600)                  # the first session is now exactly at its 7200 s expiry
+    result = app.test_cli_runner().invoke(args=["wechat", "purge"])
+    assert result.exit_code == 0, result.output
+    assert _json.loads(result.output)["deleted"]["mp_sessions"] == 1
+    with app.app_context():
+        assert MpSession.select().count() == 1
+    headers = {"Authorization": f"Bearer {fresh}"}
+    assert client.post("/api/mp/userinfo", json={"encryptedData": "AAAA", "iv": "AAAA"},
+                       headers=headers).status_code == 400        # alive: it got to decryption
+    assert client.post("/api/mp/userinfo", json={"encryptedData": "AAAA", "iv": "AAAA"},
+                       headers={"Authorization": f"Bearer {old}"}).status_code == 401

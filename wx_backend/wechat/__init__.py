@@ -32,3 +32,24 @@ def init_app(app: Flask, svc: Services) -> None:
     app.register_blueprint(mp_views.bp)
     app.register_blueprint(h5_views.bp)
     app.register_blueprint(callback.bp)
+    _register_commands(app, svc)
+
+
+def _register_commands(app: Flask, svc: Services) -> None:
+    import json
+
+    import click
+    from flask.cli import AppGroup
+
+    from .. import db
+    from .housekeeping import purge_expired
+
+    group = AppGroup("wechat", help="WeChat sessions and OAuth states.")
+
+    @group.command("purge")
+    def purge():
+        """Delete expired mini-program sessions, H5 sessions and OAuth states."""
+        with db.database.connection_context():
+            click.echo(json.dumps({"status": "ok", "deleted": purge_expired(svc.clock)}))
+
+    app.cli.add_command(group)

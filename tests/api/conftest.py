@@ -22,6 +22,8 @@ from wx_backend.merchants.models import APPROVED, ApiCredential, Merchant, Resou
 from wx_backend.registry import REGISTRY
 from wx_backend.services import EXTENSION_KEY
 
+from ..conftest import FACEDATA  # noqa: F401  (re-exported for the tests)
+
 GRACE_ID = "11010519491231002X"     # a GB 11643-valid number (check character X)
 GRACE_NAME = "Grace Hopper"
 ASTRONAUT_ID = "440308199001011239"
@@ -130,3 +132,21 @@ def enrolled(svc, face_engine, grace_rgb, astronaut_rgb):
         for id_number, name, rgb in ((GRACE_ID, GRACE_NAME, grace_rgb), (ASTRONAUT_ID, ASTRONAUT_NAME, astronaut_rgb)):
             template = photo_template(face_engine, jpeg_b64(rgb), svc.settings.max_image_bytes)
             svc.extras[REGISTRY].put(id_number, name, template.to_bytes(), template.model)
+
+
+def mp4_b64(frames_rgb: list[np.ndarray], fps: int = 15) -> str:
+    """H.264 MP4 (PyAV) of RGB frames, base64."""
+    import av
+
+    h, w = frames_rgb[0].shape[:2]
+    buf = io.BytesIO()
+    with av.open(buf, mode="w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = w - w % 2, h - h % 2, "yuv420p"
+        for rgb in frames_rgb:
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb[:h - h % 2, :w - w % 2]), format="rgb24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return base64.b64encode(buf.getvalue()).decode("ascii")

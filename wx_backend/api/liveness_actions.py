@@ -1,1 +1,222 @@
-"""placeholder"""
+"""LivenessRecognition (video + ID number/name) and LivenessCompare (video + a photo).
+
+    params -> one-time challenge (LIP code / ACTION order, this merchant's, unexpired, unused)
+           -> video intake (base64, <= 8 MB encoded, mp4/webm/avi) -> [identity: ID, name, ID photo]
+           -> liveness (faceengine.liveness) -> best frame -> compare -> Sim, Result, best frames
+
+Verdicts go in ``Result`` (HTTP 200, as the cloud does); only Success, IdNameMisMatch and
+CompareLowSimilarity are charged (the dispatcher decides from ``Result``). faceengine exceptions are
+translated into result codes here (this is their boundary for videos).
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import json
+import logging
+import tempfile
+from pathlib import Path
+
+from PIL import Image
+
+from faceengine.errors import EngineUnavailable, FaceEngineError, MediaError
+
+from ..errors import BadRequest, ServiceError
+from ..registry import REGISTRY
+from ..registry.photo_verify import PhotoVerdict, Rejected, compare, identity_reference, photo_template
+from ..registry.store import today
+from ..result_codes import BY_TENCENT, ResultCode, lookup
+from .challenges import ACTION_ORDERS, ACTION_SEQUENCE, LIVE_CODE
+from .liveness_port import MODES, VideoLiveness
+from .photo_actions import CHALLENGES, engine_or_verdict, require_str
+from .registry import ActionContext, action
+
+log = logging.getLogger(__name__)
+
+LIVENESS = "video_liveness"
+# Leading bytes of the accepted containers.
+_MP4_BRANDS = (b"ftyp",)
+_WEBM_MAGIC = b"\x1a\x45\xdf\xa3"
+
+
+class _Verdict(Exception):
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.result = lookup(code)
+
+
+def _liveness(ctx: ActionContext) -> VideoLiveness:
+    checker = ctx.services.extras.get(LIVENESS)
+    if checker is None:
+        checker = ctx.services.extras.setdefault(LIVENESS, VideoLiveness())
+    return checker
+
+
+def _best_frame_num(params: dict) -> int:
+    """BestFrameNum from ``Optional`` ({"BestFrameNum": 2..10}); 0 when not asked for."""
+    raw = params.get("Optional")
+    if raw in (None, ""):
+        return 0
+    try:
+        options = json.loads(raw) if isinstance(raw, str) else None
+    except ValueError:
+        options = None
+    if not isinstance(options, dict):
+        raise BadRequest("InvalidParameterValue", "Optional 必须是 JSON 对象字符串")
+    n = options.get("BestFrameNum")
+    if n is None:
+        return 0
+    if not isinstance(n, int) or isinstance(n, bool) or not 2 <= n <= 10:
+        raise BadRequest("InvalidParameterValue", "BestFrameNum 取值范围 2-10")
+    return n
+
+
+def _mode_and_challenge(params: dict) -> tuple[str, str]:
+    mode = require_str(params, "LivenessType")
+    if mode not in MODES:
+        raise BadRequest("InvalidParameterValue", "LivenessType 取值 LIP/ACTION/SILENT")
+    value = params.get("ValidateData") or ""
+    if not isinstance(value, str):
+        raise BadRequest("InvalidParameterValue", "ValidateData 必须是字符串")
+    if mode == "LIP" and not (len(value) == 4 and value.isdigit()):
+        raise BadRequest("InvalidParameterValue", "数字模式 ValidateData 为 GetLiveCode 获取的4位数字")
+    if mode == "ACTION" and value not in ACTION_ORDERS:
+        raise BadRequest("InvalidParameterValue", "动作模式 ValidateData 为 GetActionSequence 获取的动作顺序")
+    return mode, value
+
+
+def _consume_challenge(ctx: ActionContext, mode: str, value: str) -> None:
+    if mode == "SILENT":
+        return
+    kind = LIVE_CODE if mode == "LIP" else ACTION_SEQUENCE
+    if not ctx.services.extras[CHALLENGES].consume(ctx.merchant.id, kind, value, ctx.clock.now()):
+        raise ServiceError("FailedOperation.ChallengeExpired",
+                           "验证码/动作顺序无效、已过期或已使用，请重新获取")
+
+
+def _video_bytes(params: dict, max_encoded: int) -> bytes:
+    if params.get("VideoUrl") and not params.get("VideoBase64"):
+        # Fetching merchant-supplied URLs from inside the service is an SSRF door; not offered.
+        raise ServiceError("UnsupportedOperation", "暂不支持 VideoUrl，请使用 VideoBase64")
+    text = require_str(params, "VideoBase64")
+    if len(text) > max_encoded:
+        raise _Verdict("FailedOperation.LipSizeError")
+    try:
+        data = base64.b64decode(text.encode("ascii"), validate=True)
+    except (binascii.Error, ValueError, UnicodeEncodeError):
+        raise _Verdict("FailedOperation.LipVideoInvalid") from None
+    if not data:
+        raise _Verdict("FailedOperation.LipSizeError")
+    is_mp4 = data[4:8] in _MP4_BRANDS
+    is_webm = data.startswith(_WEBM_MAGIC)
+    is_avi = data[:4] == b"RIFF" and data[8:12] == b"AVI "
+    if not (is_mp4 or is_webm or is_avi):
+        raise _Verdict("FailedOperation.LipVideoInvalid")
+    return data
+
+
+def _liveness_code(code: str) -> ResultCode:
+    full = "FailedOperation." + code
+    if full in BY_TENCENT:
+        return BY_TENCENT[full]
+    log.info("liveness code %s has no table entry; reported as LivessDetectFail", code)
+    return lookup("FailedOperation.LivessDetectFail")
+
+
+def _jpeg_b64(image_rgb) -> str:
+    buf = io.BytesIO()
+    Image.fromarray(image_rgb).save(buf, format="JPEG", quality=90)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _run_liveness(ctx: ActionContext, mode: str, challenge: str, video: bytes):
+    """(LivenessResult, frames); raises _Verdict for undecodable media and engine failures."""
+    with tempfile.TemporaryDirectory(prefix="wxf-video-") as tmp:
+        path = Path(tmp) / "capture"
+        path.write_bytes(video)
+        try:
+            return _liveness(ctx).check(mode, path, challenge)
+        except MediaError:
+            raise _Verdict("FailedOperation.LipVideoInvalid") from None
+        except EngineUnavailable as exc:
+            log.error("liveness unavailable: %s", exc)
+            raise _Verdict("FailedOperation.LivessSystemError") from None
+        except FaceEngineError as exc:
+            log.error("liveness could not evaluate: %s", type(exc).__name__)
+            raise _Verdict("FailedOperation.LivessUnknownError") from None
+
+
+def _verify(ctx: ActionContext, params: dict, reference_of) -> dict:
+    """Shared flow; ``reference_of(engine, probe_template) -> PhotoVerdict`` does the comparison side."""
+    mode, challenge = _mode_and_challenge(params)
+    frames_wanted = _best_frame_num(params)
+    _consume_challenge(ctx, mode, challenge)
+    body: dict = {"Sim": 0.0}
+    try:
+        video = _video_bytes(params, ctx.settings.max_video_bytes)
+        engine, failed = engine_or_verdict(ctx, "FailedOperation.LivessSystemError")
+        if failed is not None:
+            raise _Verdict(failed.result.tencent)
+        early = reference_of(engine, None)      # identity checks before the expensive video work
+        if early is not None:
+            raise _Verdict(early.result.tencent)
+        result, frames = _run_liveness(ctx, mode, challenge, video)
+        if not result.passed:
+            verdict = PhotoVerdict(_liveness_code(result.code))
+        else:
+            best = [frames[b.index].image_rgb for b in result.best_frames if 0 <= b.index < len(frames)]
+            if not best:
+                raise _Verdict("FailedOperation.LivessBestFrameError")
+            body["BestFrameBase64"] = _jpeg_b64(best[0])
+            if frames_wanted:
+                body["BestFrameList"] = [_jpeg_b64(img) for img in best[:frames_wanted]]
+            try:
+                analysis = engine.analyse(best[0])
+            except FaceEngineError:
+                raise _Verdict("FailedOperation.LivessBestFrameError") from None
+            if analysis.template is None:
+                raise _Verdict("FailedOperation.LivessBestFrameError")
+            verdict = reference_of(engine, analysis.template)
+    except _Verdict as v:
+        verdict = PhotoVerdict(v.result)
+    body.update(Sim=verdict.sim, Result=verdict.result.tencent, Description=verdict.description)
+    return body
+
+
+@action("LivenessRecognition", product="live_verification")
+def liveness_recognition(ctx: ActionContext, params: dict) -> dict:
+    id_card, name = require_str(params, "IdCard"), require_str(params, "Name")
+    reference = {}
+
+    def reference_of(engine, probe):
+        if probe is None:
+            try:
+                reference["template"] = identity_reference(engine, ctx.services.extras[REGISTRY], id_card, name,
+                                                           today(ctx.clock))
+            except Rejected as verdict:
+                return PhotoVerdict(verdict.result)
+            return None
+        return compare(engine, probe, reference["template"])
+
+    return _verify(ctx, params, reference_of)
+
+
+@action("LivenessCompare", product="liveness")
+def liveness_compare(ctx: ActionContext, params: dict) -> dict:
+    if params.get("ImageUrl") and not params.get("ImageBase64"):
+        raise ServiceError("UnsupportedOperation", "暂不支持 ImageUrl，请使用 ImageBase64")
+    image = require_str(params, "ImageBase64")
+
+    reference = {}
+
+    def reference_of(engine, probe):
+        if probe is None:     # the uploaded photo first: a bad photo is known before the video work
+            try:
+                reference["template"] = photo_template(engine, image, ctx.settings.max_image_bytes)
+            except Rejected as verdict:
+                return PhotoVerdict(verdict.result)
+            return None
+        return compare(engine, probe, reference["template"])
+
+    return _verify(ctx, params, reference_of)

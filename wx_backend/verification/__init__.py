@@ -2,7 +2,7 @@
 channels: WeChat native H5 and mini-program (live frames, verdict now) and ordinary H5 (recorded
 video, verdict in the background). See docs/sessions.md.
 
-Collaborators registered here (``svc.extras``): ``challenge_store`` (database or Redis),
+Collaborators registered here (``svc.extras``): ``session_challenges`` (database or Redis),
 ``liveness_kit`` (per-process mesher + identity, loaded on first use), ``jobs`` (the application's
 JobQueue, created here when no other feature did) and ``verification_tasks`` (enqueue-able tasks).
 CLI: ``flask --app app verification purge``.
@@ -28,7 +28,7 @@ def init_app(app: Flask, svc: Services) -> None:
     from .challenges import build_store
     from .verdicts import LivenessKit
 
-    svc.extras.setdefault("challenge_store", build_store(svc.settings.redis_url))
+    svc.extras.setdefault("session_challenges", build_store(svc.settings.redis_url))
     svc.extras.setdefault("liveness_kit", EngineHolder(LivenessKit))
     if "jobs" not in svc.extras:
         svc.extras["jobs"] = JobQueue(build_huey(svc.settings), app)

@@ -63,13 +63,13 @@ def challenge(biz_token: str):
     sessions.require_consent(session)
     attempts.check_failure_rate(digest, svc.clock)
     issued = new_challenge(session.id, session.liveness_mode, svc.clock.now())
-    svc.challenge_store.put(issued)
+    svc.session_challenges.put(issued)
     return jsonify(issued.to_client(issued.issued_at))
 
 
 def _take_challenge(session: VerificationSession, nonce: str):
     svc = services()
-    issued = svc.challenge_store.take(nonce, session.id, svc.clock.now())
+    issued = svc.session_challenges.take(nonce, session.id, svc.clock.now())
     if issued is None or issued.mode != session.liveness_mode:
         raise Refused("ChallengeExpired")
     return issued

@@ -1,0 +1,138 @@
+"""One contract, every backend: the QPS limiter and the one-time challenge store (database and Redis).
+
+The Redis variants skip, with the reason, when 127.0.0.1:6379 does not answer.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import uuid
+
+import pytest
+
+from wx_backend import db
+from wx_backend.api.challenges import (ACTION_SEQUENCE, LIVE_CODE, TTL, DatabaseChallengeStore,
+                                       RedisChallengeStore)
+from wx_backend.api.ratelimit import DatabaseRateLimiter, RedisRateLimiter
+
+REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+def _redis_client():
+    import redis
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"Redis at 127.0.0.1:6379 unreachable ({type(exc).__name__})")
+    return client
+
+
+@pytest.fixture(params=["database", "redis"])
+def limiter(request, app_ctx):
+    if request.param == "database":
+        return DatabaseRateLimiter()
+    return RedisRateLimiter(_redis_client(), prefix=f"test:{uuid.uuid4().hex}:")
+
+
+@pytest.fixture(params=["database", "redis"])
+def store(request, app_ctx, svc):
+    if request.param == "database":
+        return DatabaseChallengeStore(svc.sealer)
+    return RedisChallengeStore(_redis_client(), svc.sealer, prefix=f"test:{uuid.uuid4().hex}:")
+
+
+T0 = 1_800_000_000_000  # ms
+
+
+def test_limit_admits_exactly_limit_per_second(limiter):
+    admitted = [limiter.hit("m:1", 5, T0 + i) for i in range(8)]
+    assert admitted == [True] * 5 + [False] * 3
+
+
+def test_window_slides(limiter):
+    for i in range(5):
+        assert limiter.hit("m:1", 5, T0 + i * 100)           # at 0, 100, ..., 400 ms
+    assert not limiter.hit("m:1", 5, T0 + 999)
+    assert limiter.hit("m:1", 5, T0 + 1001)                   # the hit at 0 ms has left the window
+    assert not limiter.hit("m:1", 5, T0 + 1050)
+    assert limiter.hit("m:1", 5, T0 + 1101)
+
+
+def test_refused_calls_do_not_count(limiter):
+    for _ in range(3):
+        limiter.hit("m:1", 3, T0)
+    for _ in range(10):
+        assert not limiter.hit("m:1", 3, T0 + 500)
+    assert limiter.hit("m:1", 3, T0 + 1001)
+
+
+def test_keys_are_independent(limiter):
+    assert limiter.hit("m:1", 1, T0)
+    assert limiter.hit("m:2", 1, T0)
+    assert not limiter.hit("m:1", 1, T0)
+
+
+def test_limit_holds_under_concurrent_callers(limiter):
+    results = []
+    lock = threading.Lock()
+
+    def call():
+        ok = limiter.hit("m:9", 20, T0 + 10)
+        with lock:
+            results.append(ok)
+
+    threads = [threading.Thread(target=call) for _ in range(40)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results.count(True) == 20
+
+
+NOW = dt.datetime(2026, 11, 30, 1, 0, tzinfo=dt.timezone.utc)
+
+
+def test_challenge_is_consumed_once(store):
+    store.issue(1, LIVE_CODE, "4827", NOW)
+    assert store.consume(1, LIVE_CODE, "4827", NOW + dt.timedelta(seconds=30))
+    assert not store.consume(1, LIVE_CODE, "4827", NOW + dt.timedelta(seconds=31))
+
+
+def test_challenge_expires(store):
+    store.issue(1, LIVE_CODE, "1234", NOW)
+    assert not store.consume(1, LIVE_CODE, "1234", NOW + TTL + dt.timedelta(seconds=1))
+    store.issue(1, LIVE_CODE, "1234", NOW)
+    assert store.consume(1, LIVE_CODE, "1234", NOW + TTL - dt.timedelta(seconds=1))
+
+
+def test_challenge_belongs_to_its_merchant_and_kind(store):
+    store.issue(1, ACTION_SEQUENCE, "1,2", NOW)
+    assert not store.consume(2, ACTION_SEQUENCE, "1,2", NOW)
+    assert not store.consume(1, LIVE_CODE, "1,2", NOW)
+    assert not store.consume(1, ACTION_SEQUENCE, "2,1", NOW)
+    assert store.consume(1, ACTION_SEQUENCE, "1,2", NOW)
+
+
+def test_each_issue_is_one_use(store):
+    # Two outstanding issues of the same value (possible: 10,000 codes, two action orders) = two uses.
+    store.issue(1, ACTION_SEQUENCE, "2,1", NOW)
+    store.issue(1, ACTION_SEQUENCE, "2,1", NOW)
+    assert store.consume(1, ACTION_SEQUENCE, "2,1", NOW)
+    assert store.consume(1, ACTION_SEQUENCE, "2,1", NOW)
+    assert not store.consume(1, ACTION_SEQUENCE, "2,1", NOW)
+
+
+def test_concurrent_consumers_get_one_success(store):
+    store.issue(1, LIVE_CODE, "0007", NOW)
+    results = []
+
+    def take():
+        results.append(store.consume(1, LIVE_CODE, "0007", NOW))
+
+    threads = [threading.Thread(target=take) for _ in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results.count(True) == 1

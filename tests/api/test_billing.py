@@ -1,0 +1,168 @@
+"""Billing: pack order, postpaid, arrears, idempotency under retries and concurrency, usage summary and CLI."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+
+import pytest
+
+from wx_backend import db
+from wx_backend.billing import ledger
+from wx_backend.billing.models import Charge, Reservation, UsageRecord
+from wx_backend.billing.usage import usage_summary
+from wx_backend.clock import utc_naive
+from wx_backend.errors import Refused
+from wx_backend.merchants.models import ResourcePack
+from wx_backend.result_codes import lookup
+
+from .conftest import make_merchant
+
+PRODUCT = "photo_verification"
+
+
+@pytest.fixture
+def shop(app_ctx, svc):
+    return make_merchant(svc, secret_id="AKIDbillingtest00001", secret_key="k")
+
+
+def _pack(merchant, calls, *, days_old=1, expires_in_days=None, product=PRODUCT, now):
+    now = utc_naive(now)
+    return ResourcePack.create(merchant=merchant, product=product, total=calls, remaining=calls,
+                               created_at=now - dt.timedelta(days=days_old),
+                               expires_at=now + dt.timedelta(days=expires_in_days) if expires_in_days else None)
+
+
+def _remaining(pack) -> int:
+    return ResourcePack.get_by_id(pack.id).remaining
+
+
+def test_oldest_pack_first_then_the_next(shop, clock):
+    now = clock.now()
+    newer = _pack(shop, 5, days_old=1, now=now)
+    older = _pack(shop, 1, days_old=10, now=now)
+    for i in range(3):
+        assert ledger.charge(shop, PRODUCT, f"biz:{i}", "Success", "", now=now)
+    assert (_remaining(older), _remaining(newer)) == (0, 3)
+
+
+def test_expired_and_other_product_packs_are_not_used(shop, clock):
+    now = clock.now()
+    expired = _pack(shop, 5, days_old=40, expires_in_days=-1, now=now)
+    other = _pack(shop, 5, product="liveness", now=now)
+    assert not ledger.has_quota(shop.id, PRODUCT, now)
+    with pytest.raises(Refused) as info:
+        ledger.reserve(shop.id, PRODUCT, "k1", now)
+    assert info.value.result.tencent == "UnauthorizedOperation.Arrears"
+    assert (_remaining(expired), _remaining(other)) == (5, 5)
+
+
+def test_only_billable_verdicts_are_charged(shop, clock):
+    now = clock.now()
+    pack = _pack(shop, 10, now=now)
+    codes = ["Success", "FailedOperation.IdNameMisMatch", "FailedOperation.CompareLowSimilarity",
+             "FailedOperation.LifePhotoDetectNoFaces", "FailedOperation.ImageBlur", "RequestLimitExceeded",
+             "FailedOperation.LivessDetectFake", "InternalError"]
+    charged = [ledger.charge(shop, PRODUCT, f"k{i}", code, "1101**********1234", now=now)
+               for i, code in enumerate(codes)]
+    assert charged == [True, True, True, False, False, False, False, False]
+    assert _remaining(pack) == 7
+    assert UsageRecord.select().where(UsageRecord.merchant == shop.id).count() == len(codes)
+
+
+def test_charge_is_idempotent_on_its_key(shop, clock):
+    now = clock.now()
+    pack = _pack(shop, 10, now=now)
+    assert ledger.charge(shop, PRODUCT, "BizToken-abc:1", "Success", "", now=now)
+    assert not ledger.charge(shop, PRODUCT, "BizToken-abc:1", "Success", "", now=now)
+    assert ledger.charge(shop, PRODUCT, "BizToken-abc:2", "Success", "", now=now)
+    assert _remaining(pack) == 8
+
+
+def test_reservation_is_given_back_when_not_billable(shop, clock):
+    now = clock.now()
+    pack = _pack(shop, 1, now=now)
+    hold = ledger.reserve(shop.id, PRODUCT, "r1", now)
+    assert _remaining(pack) == 0            # held while the work runs
+    assert not ledger.settle(hold, shop.id, PRODUCT, "r1", lookup("FailedOperation.ImageBlur"), now)
+    assert _remaining(pack) == 1
+    assert not ledger.settle(hold, shop.id, PRODUCT, "r1", lookup("Success"), now)   # settled already
+    assert _remaining(pack) == 1
+
+
+def test_stale_reservations_are_released(shop, clock):
+    now = clock.now()
+    pack = _pack(shop, 2, now=now)
+    ledger.reserve(shop.id, PRODUCT, "crashed", now)
+    assert ledger.release_stale(utc_naive(now) + dt.timedelta(minutes=10)) == 1
+    assert _remaining(pack) == 2
+
+
+def test_concurrent_calls_never_overspend_a_pack(shop, clock):
+    now = clock.now()
+    pack = _pack(shop, 5, now=now)
+    outcomes = []
+    lock = threading.Lock()
+
+    def call(i):
+        with db.database.connection_context():
+            try:
+                hold = ledger.reserve(shop.id, PRODUCT, f"c{i}", now)
+            except Refused:
+                result = "arrears"
+            else:
+                result = ledger.settle(hold, shop.id, PRODUCT, f"c{i}", lookup("Success"), now)
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes.count(True) == 5 and outcomes.count("arrears") == 7
+    assert _remaining(pack) == 0
+    assert Charge.select().where(Charge.merchant == shop.id).count() == 5
+
+
+def test_concurrent_retries_of_one_call_pay_once(shop, clock):
+    now = clock.now()
+    pack = _pack(shop, 10, now=now)
+    outcomes = []
+
+    def retry():
+        with db.database.connection_context():
+            hold = ledger.reserve(shop.id, PRODUCT, "same-call", now)
+            outcomes.append(ledger.settle(hold, shop.id, PRODUCT, "same-call", lookup("Success"), now))
+
+    threads = [threading.Thread(target=retry) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes.count(True) == 1
+    assert _remaining(pack) == 9
+    assert Reservation.select().where(Reservation.settled == False).count() == 0  # noqa: E712
+
+
+def test_usage_summary_and_cli(shop, clock, api_app):
+    now = clock.now()
+    _pack(shop, 3, now=now)
+    ledger.charge(shop, PRODUCT, "a", "Success", "1101**********1234", now=now, action="ImageRecognitionV2")
+    ledger.charge(shop, PRODUCT, "b", "FailedOperation.ImageBlur", "", now=now, action="ImageRecognitionV2")
+    ledger.record_usage(shop.id, "GetLiveCode", None, "Success", False, "", "rid", now)
+    summary = usage_summary(shop.id)
+    assert summary["actions"]["ImageRecognitionV2"] == {
+        "calls": 2, "charged": 1, "results": {"Success": 1, "FailedOperation.ImageBlur": 1}}
+    assert summary["charged_calls"] == 1 and summary["calls"] == 3
+    assert [p["remaining"] for p in summary["packs"]] == [2]
+    assert usage_summary(shop.id, since=now + dt.timedelta(days=1))["calls"] == 0
+
+    runner = api_app.test_cli_runner()
+    out = runner.invoke(args=["billing", "usage", "--merchant", str(shop.id)])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output)["charged_calls"] == 1
+    tomorrow = (utc_naive(now) + dt.timedelta(days=1)).date().isoformat()
+    out = runner.invoke(args=["billing", "usage", "--merchant", str(shop.id), "--since", tomorrow])
+    assert json.loads(out.output)["calls"] == 0
+    assert runner.invoke(args=["billing", "usage", "--merchant", "999999"]).exit_code != 0

@@ -9,6 +9,7 @@ input (the attempt is voided, nothing charged), a model that cannot run is Lives
 """
 from __future__ import annotations
 
+import importlib
 import logging
 import threading
 from pathlib import Path
@@ -59,26 +60,37 @@ def liveness_code(code: str) -> str:
         return lookup("LivessUnknownError").tencent
 
 
+# Mode -> (faceengine.liveness module, verify function, challenge class or None).
+_CHECKS = {
+    "light": ("light", "verify_light", fc.LightChallenge),
+    "lip": ("lip", "verify_lip", fc.LipChallenge),
+    "action": ("action", "verify_action", fc.ActionChallenge),
+    "silent": ("silent", "verify_silent", None),
+}
+
+
+def _checker(mode: str):
+    module_name, func_name, _ = _CHECKS[mode]
+    try:
+        return getattr(importlib.import_module(f"faceengine.liveness.{module_name}"), func_name)
+    except (ImportError, AttributeError):
+        # A mode whose check is not in this build cannot be evaluated: never a made-up verdict.
+        raise EngineUnavailable(f"liveness mode {mode} is not available in this build") from None
+
+
 def run_liveness(kit: LivenessKit, mode: str, payload: dict, frames: list[Frame],
                  audio: Audio | None) -> LivenessResult:
-    from faceengine.liveness import light
-
+    """The mode's check on one capture (``payload``: the issued challenge's JSON)."""
+    if mode not in _CHECKS:
+        raise ValueError(f"unknown liveness mode {mode!r}")
+    verify = _checker(mode)
+    challenge_cls = _CHECKS[mode][2]
+    args = [frames] if challenge_cls is None else [frames, challenge_cls.from_json(payload)]
+    kwargs = {"mesher": kit.mesher, "identity": kit.identity}
+    if mode == "lip":
+        kwargs["audio"] = audio
     with kit.lock:
-        if mode == "light":
-            return light.verify_light(frames, fc.LightChallenge.from_json(payload), mesher=kit.mesher,
-                                      identity=kit.identity)
-        if mode == "lip":
-            from faceengine.liveness import lip
-            return lip.verify_lip(frames, fc.LipChallenge.from_json(payload), audio=audio,
-                                  mesher=kit.mesher, identity=kit.identity)
-        if mode == "action":
-            from faceengine.liveness import action
-            return action.verify_action(frames, fc.ActionChallenge.from_json(payload),
-                                        mesher=kit.mesher, identity=kit.identity)
-        if mode == "silent":
-            from faceengine.liveness import silent
-            return silent.verify_silent(frames, mesher=kit.mesher, identity=kit.identity)
-    raise ValueError(f"unknown liveness mode {mode!r}")
+        return verify(*args, **kwargs)
 
 
 def _jpeg(image_rgb: np.ndarray) -> bytes:

@@ -1,0 +1,114 @@
+"""End to end through miniprogram_stub: a whitelisted merchant creates a session with the official
+SDK, the mini-program client logs in via the WeChat emulator, fetches the challenge, sends the
+capture's frames and reads the verdict; the merchant pulls the result with GetDetectInfoEnhanced.
+
+Captures are built from a real photo with the liveness engineer's synthesis (bench/liveness_synth):
+the screen's colours reflected by the face with physically plausible strength, camera gain and
+white-balance jitter, noise, head motion and JPEG compression.
+"""
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from bench import liveness_synth as synth
+from faceengine.detect import FaceMesher
+from faceengine.liveness.challenge import LightChallenge, new_light_challenge
+from wx_backend import db
+from wx_backend.billing.models import Charge
+from wx_backend.registry import REGISTRY
+from wx_backend.registry.photo_verify import photo_template
+
+from .conftest import GRACE_ID, GRACE_NAME, jpeg, make_merchant, make_rule
+from .test_cloud_actions import NATIVE_KEYS, detect_auth, detect_info, sdk
+
+
+@pytest.fixture(scope="module")
+def grace_portrait(grace_rgb):
+    mesher = FaceMesher(max_faces=1, static=True)
+    try:
+        return synth.Portrait.from_photo(grace_rgb, mesher)
+    finally:
+        mesher.close()
+
+
+@pytest.fixture
+def enrolled(svc, face_engine, grace_rgb):
+    """Grace Hopper in the authority registry (her photo's template)."""
+    import base64
+    with db.database.connection_context():
+        template = photo_template(face_engine, base64.b64encode(jpeg(grace_rgb, 92)).decode(),
+                                  svc.settings.max_image_bytes)
+        svc.extras[REGISTRY].put(GRACE_ID, GRACE_NAME, template.to_bytes(), template.model)
+
+
+@pytest.fixture
+def merchant_mp(svc, enrolled):
+    merchant = make_merchant(svc, native=True, secret=NATIVE_KEYS)
+    return merchant, make_rule(svc, merchant, "miniprogram", "light")
+
+
+def light_frames(portrait, shown: LightChallenge, seed: int) -> list[tuple[float, bytes]]:
+    rng = random.Random(seed)
+    frames = synth.light_capture([portrait], shown, synth.genuine_light_params(rng), rng)
+    return [(f.timestamp_ms, jpeg(f.image_rgb, 88)) for f in frames]
+
+
+def _charges() -> int:
+    with db.database.connection_context():
+        return Charge.select().count()
+
+
+def test_mini_program_light_session_passes_and_is_pulled(server, merchant_mp, flow, grace_portrait):
+    _, rule = merchant_mp
+    client = sdk(server, NATIVE_KEYS)
+    token = detect_auth(client, rule).BizToken
+
+    f = flow(token)
+    f.consent()
+    ch = f.challenge()
+    assert ch["mode"] == "light"
+    result = f.send_frames(ch["nonce"], light_frames(grace_portrait, LightChallenge.from_json(ch["challenge"]), 7))
+    assert result["passed"] is True, result
+    assert result["code"] == "Success" and result["finished"] is True
+    assert result["redirect"] == f"https://m.example.com/back?x=1&token={token}"
+    assert f.status()["state"] == "finished"
+
+    info = detect_info(client, token, rule)
+    text = info.Text
+    assert text.ErrCode == 0 and text.LiveStatus == 0 and text.Comparestatus == 0
+    assert float(text.Sim) >= 70
+    assert text.LivenessMode == 4 and text.Extra == "order-42"
+    [detail] = text.LivenessDetail
+    assert detail.IsNeedCharge is True and detail.Errcode == 0
+    assert info.BestFrame.BestFrame and len(info.BestFrame.BestFrame) > 1000
+    assert _charges() == 1
+    # a finished token takes nothing more
+    with pytest.raises(Exception) as err:
+        f.challenge()
+    assert err.value.body["error"]["saas_code"] == 14
+
+
+def test_a_capture_made_for_another_colour_sequence_fails(server, merchant_mp, flow, grace_portrait):
+    _, rule = merchant_mp
+    client = sdk(server, NATIVE_KEYS)
+    token = detect_auth(client, rule).BizToken
+    f = flow(token)
+    f.consent()
+    ch = f.challenge()
+    issued = LightChallenge.from_json(ch["challenge"])
+    rng = random.Random(99)
+    other = new_light_challenge(rng)
+    while other.colors == issued.colors:
+        other = new_light_challenge(rng)
+    replay = LightChallenge(other.colors, issued.slot_ms)   # recorded for another session's colours
+    result = f.send_frames(ch["nonce"], light_frames(grace_portrait, replay, 11))
+    assert result["passed"] is False
+    assert result["code"] == "FailedOperation.LivessDetectFake"
+    assert result["attempts_left"] == 2 and result["finished"] is False
+    text = detect_info(client, token, rule).Text
+    assert text.ErrCode == 1002 and text.Sim is None
+    assert [d.IsNeedCharge for d in text.LivenessDetail] == [False]
+    assert _charges() == 0

@@ -61,7 +61,7 @@ def test_whitelisted_merchant_gets_native_sessions(server, native):
     _, rules = native
     client = sdk(server, NATIVE_KEYS)
     mp = detect_auth(client, rules["miniprogram"])
-    assert len(mp.BizToken) >= 32 and mp.Url == f"pages/verify/verify?BizToken={mp.BizToken}"
+    assert len(mp.BizToken) >= 32 and mp.Url == f"pages/capture/capture?biz={mp.BizToken}"
     h5 = detect_auth(client, rules["native_h5"])
     assert h5.Url == f"http://testserver/h5/biz/{h5.BizToken}"
 

@@ -86,7 +86,7 @@ def _now(clock: Clock) -> dt.datetime:
 def session_url(settings: Settings, channel: str, biz_token: str) -> str:
     if channel == "miniprogram":
         # The merchant's mini-program opens ours (navigateToMiniProgram) at this page with the token.
-        return f"pages/verify/verify?BizToken={biz_token}"
+        return f"pages/capture/capture?biz={biz_token}"
     return f"{settings.public_base_url}/h5/biz/{biz_token}"
 
 

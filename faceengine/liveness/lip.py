@@ -1,0 +1,109 @@
+"""Digit (LIP): the user reads a one-time code aloud.
+
+Video: the inner-lip gap over mouth width rises and falls once per syllable (each Chinese digit
+is one syllable), so the check counts prominent openings. Audio, when present: there must be
+speech, and the syllable-level changes of loudness must follow the changes of mouth opening
+(correlation of their frame-to-frame differences at a small audio/video offset). An optional ``SpeechRecogniser`` checks the digits.
+
+Limits (docs/liveness.md): the audio-visual test is a timing test; speech of a similar rhythm
+recorded for the same span can pass it. The recogniser is the defence against unrelated speech.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.signal import find_peaks
+
+from ..detect import FaceMesher
+from . import geometry as g
+from .capture import Audio
+from .challenge import LipChallenge
+from .gate import track_or_fail
+from .identity import FaceIdentity
+from .speech import SpeechRecogniser, envelope, speech_mask
+from .track import TrackOptions
+from .types import Code, Frame, LivenessResult
+
+
+@dataclass(frozen=True)
+class LipOptions:
+    track: TrackOptions = field(default_factory=TrackOptions)
+    # An opening must rise this much (gap / mouth width) above the closings around it: ~1.5 mm on
+    # a 50 mm mouth, three times the mesh's frame-to-frame jitter on a closed mouth (~0.01).
+    min_prominence: float = 0.03
+    min_gap_ms: float = 150.0          # syllables are >= ~150 ms apart even in fast reading
+    missing_syllables: int = 1         # two quick digits may merge into one opening
+    min_speech_ms: float = 400.0       # four syllables of >= 100 ms voicing
+    max_av_offset_ms: float = 120.0    # phone audio/video offset we accept
+    # Threshold on the correlation of frame-to-frame changes of mouth opening and loudness,
+    # chosen on the GRID calibration split (bench/liveness.py --calibrate); see docs.
+    min_av_correlation: float = 0.3
+
+
+def mouth_series(frames_face) -> tuple[np.ndarray, np.ndarray]:
+    ts = np.array([o.timestamp_ms for o in frames_face])
+    op = np.array([g.mouth_opening(o.xy) for o in frames_face])
+    return ts, op
+
+
+def count_openings(ts: np.ndarray, op: np.ndarray, options: LipOptions) -> tuple[int, np.ndarray]:
+    """Number of syllable-like openings and their frame indices."""
+    if len(op) < 3:
+        return 0, np.zeros(0, int)
+    # No smoothing: at 15 fps a syllable's opening is one or two frames wide.
+    dt = float(np.median(np.diff(ts))) if len(ts) > 1 else 66.7
+    peaks, _ = find_peaks(op, prominence=options.min_prominence,
+                          distance=max(1, int(round(options.min_gap_ms / max(dt, 1.0)))))
+    return len(peaks), peaks
+
+
+def av_sync(ts: np.ndarray, op: np.ndarray, audio: Audio,
+            options: LipOptions) -> dict:
+    """Audio-visual agreement measures (see module docstring)."""
+    env = envelope(audio)
+    speech = speech_mask(env)
+    speech_ms = float(speech.sum()) * 10.0
+    out = {"speech_ms": speech_ms, "av_correlation": 0.0}
+    if speech_ms < options.min_speech_ms or len(op) < 4:
+        return out
+    smooth = np.convolve(env.db, np.ones(5) / 5, mode="same")
+    best = -1.0
+    for lag in np.arange(-options.max_av_offset_ms, options.max_av_offset_ms + 1, 10.0):
+        e = np.interp(ts + lag, env.times_ms(), smooth, left=0.0, right=0.0)
+        de, do = np.diff(e), np.diff(op)
+        if de.std() > 0 and do.std() > 0:
+            best = max(best, float(np.corrcoef(de, do)[0, 1]))
+    out["av_correlation"] = best
+    return out
+
+
+def verify_lip(frames: list[Frame], challenge: LipChallenge, *, mesher: FaceMesher,
+               audio: Audio | None = None, recogniser: SpeechRecogniser | None = None,
+               identity: FaceIdentity | None = None,
+               options: LipOptions = LipOptions()) -> LivenessResult:
+    """Check a capture of the user reading ``challenge.code`` (audio optional but recommended)."""
+    track, failed = track_or_fail(frames, mesher, options.track, identity)
+    if failed:
+        return failed
+    best = track.best_frames()
+    ts, op = mouth_series(track.faces)
+    n, peaks = count_openings(ts, op, options)
+    want = max(1, len(challenge.code) - options.missing_syllables)
+    metrics = {"openings": n, "mouth_range": round(float(op.max() - op.min()), 3)}
+    score = min(1.0, n / max(len(challenge.code), 1))
+    if n < want:
+        return LivenessResult(False, Code.LIP_MOVE_SMALL, score, best,
+                              f"{n} mouth openings, want >= {want}", metrics)
+    if audio is not None:
+        sync = av_sync(ts, op, audio, options)
+        metrics.update({k: round(v, 3) for k, v in sync.items()})
+        if sync["speech_ms"] < options.min_speech_ms:
+            return LivenessResult(False, Code.LIP_VOICE_FAIL, 0.0, best, "no speech", metrics)
+        if sync["av_correlation"] < options.min_av_correlation:
+            return LivenessResult(False, Code.LIP_VOICE_FAIL, max(0.0, sync["av_correlation"]), best,
+                                  "speech does not follow the lips", metrics)
+        score = min(score, max(0.0, sync["av_correlation"]) / options.min_av_correlation * 0.5 + 0.5)
+        if recogniser is not None and recogniser.digits(audio) != challenge.code:
+            return LivenessResult(False, Code.LIP_DIGIT_FAIL, 0.0, best, "other digits heard", metrics)
+    return LivenessResult(True, Code.SUCCESS, score, best, "", metrics)

@@ -21,6 +21,7 @@ from wx_backend.billing.models import Charge
 from wx_backend.registry import REGISTRY
 from wx_backend.registry.photo_verify import photo_template
 
+from . import talking
 from .conftest import GRACE_ID, GRACE_NAME, jpeg, make_merchant, make_rule
 from .test_cloud_actions import NATIVE_KEYS, detect_auth, detect_info, sdk
 
@@ -111,4 +112,46 @@ def test_a_capture_made_for_another_colour_sequence_fails(server, merchant_mp, f
     text = detect_info(client, token, rule).Text
     assert text.ErrCode == 1002 and text.Sim is None
     assert [d.IsNeedCharge for d in text.LivenessDetail] == [False]
+    assert _charges() == 0
+
+
+@pytest.fixture
+def merchant_lip(svc, enrolled):
+    merchant = make_merchant(svc, native=True, secret=NATIVE_KEYS)
+    return merchant, make_rule(svc, merchant, "miniprogram", "lip")
+
+
+def lip_upload(portrait, code: str, seed: int, audio_shift_ms: float = 0.0):
+    rng = random.Random(seed)
+    reading = talking.Reading.of(code, rng=rng)
+    frames = talking.lip_capture(portrait, reading, rng)
+    audio = talking.wav_bytes(talking.voiced_audio(reading, rng, shift_ms=audio_shift_ms))
+    return [(f.timestamp_ms, jpeg(f.image_rgb, 88)) for f in frames], audio
+
+
+def test_mini_program_digit_session_passes_with_audio(server, merchant_lip, flow, grace_portrait):
+    _, rule = merchant_lip
+    client = sdk(server, NATIVE_KEYS)
+    token = detect_auth(client, rule).BizToken
+    f = flow(token)
+    f.consent()
+    ch = f.challenge()
+    assert ch["mode"] == "lip" and len(ch["challenge"]["code"]) == 4
+    frames, wav = lip_upload(grace_portrait, ch["challenge"]["code"], 3)
+    result = f.send_frames(ch["nonce"], frames, audio_wav=wav)
+    assert result["passed"] is True, result
+    text = detect_info(client, token, rule).Text
+    assert text.ErrCode == 0 and float(text.Sim) >= 70 and text.LivenessMode == 1
+    assert _charges() == 1
+
+
+def test_digit_capture_whose_voice_does_not_follow_the_lips_fails(server, merchant_lip, flow, grace_portrait):
+    _, rule = merchant_lip
+    token = detect_auth(sdk(server, NATIVE_KEYS), rule).BizToken
+    f = flow(token)
+    f.consent()
+    ch = f.challenge()
+    frames, wav = lip_upload(grace_portrait, ch["challenge"]["code"], 4, audio_shift_ms=260)
+    result = f.send_frames(ch["nonce"], frames, audio_wav=wav)
+    assert result["passed"] is False and result["code"] == "FailedOperation.LipVoiceFail"
     assert _charges() == 0

@@ -134,7 +134,7 @@ def test_liveness_compare_on_real_talking_clips(faceid, merchant):
                 frames.append(f.to_ndarray(format="rgb24"))
         return mp4_b64(frames, fps=25)
 
-    video = mp4_of("id2_vcd_swwp2s.mpg")
+    video = mp4_of("grid_id2_vcd_swwp2s.mpg")
     req = models.LivenessCompareRequest()
     req.LivenessType, req.VideoBase64 = "SILENT", video
     req.ImageBase64 = jpeg_b64(first_frame("grid_pwij3p.mpg"))

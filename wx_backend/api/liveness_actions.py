@@ -49,7 +49,7 @@ class _Verdict(Exception):
 def _liveness(ctx: ActionContext) -> VideoLiveness:
     checker = ctx.services.extras.get(LIVENESS)
     if checker is None:
-        checker = ctx.services.extras.setdefault(LIVENESS, VideoLiveness())
+        checker = ctx.services.extras.setdefault(LIVENESS, VideoLiveness(ctx.settings.onnx_pad_model_path))
     return checker
 
 

@@ -2,8 +2,9 @@
 
 ``VideoLiveness.check(mode, video_path, challenge)`` decodes the video (PyAV, via faceengine.liveness.capture),
 runs the mode's check and returns ``(LivenessResult, frames)``. faceengine exceptions are NOT translated
-here: the caller's boundary (liveness_actions) does that. The MediaPipe mesh graph is created once per
-process and used under a lock (graphs are not thread-safe); a mode whose checker is not present in this
+here: the caller's boundary (liveness_actions) does that. The MediaPipe mesh graph, the identity
+descriptor and the optional PAD model are created once per process and used under a lock (graphs are
+not thread-safe); a mode whose checker is not present in this
 build raises EngineUnavailable (-> LivessSystemError), never a fake verdict.
 """
 from __future__ import annotations
@@ -29,16 +30,27 @@ MAX_FRAMES = 600
 
 
 class VideoLiveness:
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._mesher = None
+    """``pad_model_path``: the operator's optional presentation-attack ONNX (settings.onnx_pad_model_path)."""
 
-    def _get_mesher(self):
-        if self._mesher is None:
-            from faceengine.detect import FaceMesher
-            # Tracking mode (static=False) over one capture; no iris refinement (not needed, 2x faster).
-            self._mesher = FaceMesher(max_faces=2, static=False, refine_landmarks=False)
-        return self._mesher
+    def __init__(self, pad_model_path: str = ""):
+        self._lock = threading.Lock()
+        self._pad_model_path = pad_model_path
+        self._loaded = False
+
+    def _load(self) -> None:
+        """Per-process models, on first use (after gunicorn's fork): mesh graph, identity, PAD model."""
+        if self._loaded:
+            return
+        from faceengine.detect import FaceMesher
+        from faceengine.liveness.identity import DlibIdentity
+        # Tracking mode over one capture, one face, no iris refinement: the liveness API's documented setup.
+        self._mesher = FaceMesher(max_faces=1, static=False, refine_landmarks=False)
+        self._identity = DlibIdentity()
+        self._pad_model = None
+        if self._pad_model_path:
+            from faceengine.liveness.pad_model import PadModel, PadModelOptions
+            self._pad_model = PadModel(PadModelOptions(path=Path(self._pad_model_path)))
+        self._loaded = True
 
     @staticmethod
     def _checker(mode: str):
@@ -72,9 +84,12 @@ class VideoLiveness:
         if spec is not None:
             args.append(spec)
         with self._lock:
-            if "mesher" in accepted:
-                mesher = self._get_mesher()
-                mesher.reset()
-                kwargs["mesher"] = mesher
+            self._load()
+            self._mesher.reset()          # tracking state must not leak from the previous capture
+            kwargs["mesher"] = self._mesher
+            if "identity" in accepted:
+                kwargs["identity"] = self._identity
+            if "pad_model" in accepted and self._pad_model is not None:
+                kwargs["pad_model"] = self._pad_model
             result = verify(*args, **kwargs)
         return result, frames

@@ -131,3 +131,153 @@ def light_capture(portraits: list[Portrait], shown: LightChallenge, params: Ligh
         frames.append(Frame(_jpeg(_to_srgb(img), params.jpeg), round(t, 1)))
         t += 1000.0 / params.fps + rng.uniform(-4, 4)
     return frames
+
+
+# --- Presentation attacks for silent mode -------------------------------------------------
+
+def _camera(img_rgb: np.ndarray, nrng, jpeg: int) -> np.ndarray:
+    lin = SRGB_TO_LINEAR[img_rgb] * np.exp(nrng.normal(0, 0.02))
+    lin = lin + nrng.normal(0, 0.004, lin.shape).astype(np.float32) * np.sqrt(np.maximum(lin, 0.01) / 0.2)
+    return _jpeg(_to_srgb(lin), jpeg)
+
+
+def _handheld(rng: random.Random, t_ms: float, phase: np.ndarray, amp: float) -> np.ndarray:
+    """A smooth hand-held homography of a plane: tilt, roll, sway and breathing scale."""
+    a = amp * np.sin(2 * np.pi * t_ms / 1000.0 * np.array([0.7, 0.45, 0.3, 0.9, 0.5]) + phase)
+    tilt_x, tilt_y, roll, dx, dy = a[0] * 0.12, a[1] * 0.12, a[2] * 6.0, a[3] * 12.0, a[4] * 8.0
+    cx, cy = W / 2, H / 2
+    rot = cv2.getRotationMatrix2D((cx, cy), roll, 1.0 + 0.02 * a[0])
+    m = np.vstack([rot, [0, 0, 1]])
+    # Out-of-plane tilt of a plane = projective terms.
+    p = np.array([[1, 0, 0], [0, 1, 0], [tilt_x / W, tilt_y / H, 1.0]])
+    c = np.array([[1, 0, -cx], [0, 1, -cy], [0, 0, 1]])
+    return np.linalg.inv(c) @ p @ c @ m @ np.array([[1, 0, dx], [0, 1, dy], [0, 0, 1]])
+
+
+def photo_attack(portrait: Portrait, rng: random.Random, duration_ms: float = 3000.0,
+                 fps: float = 15.0, screen: bool = False) -> list[Frame]:
+    """A printed photo (or, with ``screen``, a phone screen showing it) held in front of the
+    camera: the plane moves by hand, the camera adds noise and JPEG. On a screen the photo is
+    shown on an RGB-stripe pixel grid that the camera re-samples (the source of moire)."""
+    nrng = np.random.default_rng(rng.getrandbits(32))
+    src = portrait.image
+    if screen:
+        # Display with ~2.6 camera pixels per display pixel: each pixel as R, G, B stripes.
+        up = 3
+        big = cv2.resize(src, (W * up, H * up), interpolation=cv2.INTER_NEAREST).astype(np.float32)
+        stripes = np.zeros((1, W * up, 3), np.float32)
+        for ch in range(3):
+            stripes[0, ch::3, ch] = 1.0
+        big = big * (0.25 + 0.75 * stripes)
+        scale = 1.0 / up * rng.uniform(1.05, 1.25)
+    frames, t = [], 0.0
+    phase = nrng.uniform(0, 2 * np.pi, 5)
+    while t <= duration_ms:
+        hm = _handheld(rng, t, phase, rng.uniform(0.6, 1.0))
+        if screen:
+            s = np.array([[scale, 0, W / 2 * (1 - scale * up)], [0, scale, H / 2 * (1 - scale * up)], [0, 0, 1]])
+            img = cv2.warpPerspective(big, hm @ s, (W, H), flags=cv2.INTER_LINEAR,
+                                      borderMode=cv2.BORDER_CONSTANT).clip(0, 255).astype(np.uint8)
+        else:
+            img = cv2.warpPerspective(src, hm, (W, H), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        frames.append(Frame(_camera(img, nrng, rng.randint(75, 92)), round(t, 1)))
+        t += 1000.0 / fps + rng.uniform(-4, 4)
+    return frames
+
+
+# --- Mouth and eye animation of a real photo ------------------------------------------------
+
+def _bump(x: np.ndarray, centre: float, half: float) -> np.ndarray:
+    u = np.clip(np.abs(x - centre) / max(half, 1e-6), 0, 1)
+    return 0.5 * (1 + np.cos(np.pi * u))
+
+
+def animate(portrait: Portrait, mouth: float, eyes_closed: float) -> np.ndarray:
+    """The portrait with the jaw dropped by ``mouth`` (inner-lip gap / mouth width) and both eyes
+    ``eyes_closed`` (0 open .. 1 shut), by a smooth backward warp; the opened mouth's cavity is
+    darkened like a real mouth interior."""
+    xy = portrait.xy
+    img = portrait.image
+    if mouth <= 0 and eyes_closed <= 0:
+        return img.copy()
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+    dy = np.zeros((H, W), np.float32)
+    mw = float(np.linalg.norm(xy[61] - xy[291]))
+    if mouth > 0:
+        d = mouth * mw
+        y_lip = float((xy[13][1] + xy[14][1]) / 2)
+        chin = float(xy[152][1])
+        cx = float((xy[61][0] + xy[291][0]) / 2)
+        jaw_half = float(abs(xy[172][0] - xy[397][0]) / 2)
+        ramp = np.clip((yy - y_lip) / 2.0, 0, 1) * np.clip(1 - (yy - chin) / (0.6 * (chin - y_lip) + 1), 0, 1)
+        # Lips stay joined at the corners; lower down the whole jaw drops.
+        w_jaw = np.clip((yy - y_lip) / max(chin - y_lip, 1.0), 0, 1)
+        across = (1 - w_jaw) * _bump(xx, cx, 0.55 * mw) + w_jaw * _bump(xx, cx, jaw_half)
+        dy += d * ramp * across
+    if eyes_closed > 0:
+        for upper, lower, eye in ((159, 145, g.RIGHT_EYE), (386, 374, g.LEFT_EYE)):
+            pts = xy[list(eye)]
+            cx = float(pts[:, 0].mean())
+            half = float((pts[:, 0].max() - pts[:, 0].min()) * 0.75)
+            y_up, y_lo = float(xy[upper][1]), float(xy[lower][1])
+            gap = max(y_lo - y_up, 1.0)
+            top = y_up - 2.5 * gap
+            stretch = np.clip((yy - top) / (y_lo - top), 0, 1) * (yy <= y_lo)
+            dy += eyes_closed * gap * stretch * _bump(xx, cx, half)
+    out = cv2.remap(img, xx, yy - dy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    if mouth > 0:
+        d = mouth * mw
+        cx = float((xy[61][0] + xy[291][0]) / 2)
+        upper_inner = xy[[78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308]]
+        lower_inner = xy[[308, 324, 318, 402, 317, 14, 87, 178, 88, 95, 78]].copy()
+        lower_inner[:, 1] += d * _bump(lower_inner[:, 0], cx, 0.55 * mw)
+        poly = np.round(np.vstack([upper_inner, lower_inner])).astype(np.int32)
+        cavity = np.zeros((H, W), np.float32)
+        cv2.fillPoly(cavity, [poly], 1.0)
+        cavity = cv2.GaussianBlur(cavity, (0, 0), 1.2)[..., None]
+        dark = np.array([45, 18, 20], np.float32)
+        out = (out * (1 - cavity) + dark * cavity).astype(np.uint8)
+    return out
+
+
+def animated_capture(portrait: Portrait, mouth_fn, eyes_fn, duration_ms: float, rng: random.Random,
+                     fps: float = 15.0) -> list[Frame]:
+    """Frames of the portrait animated by ``mouth_fn(t_ms)`` and ``eyes_fn(t_ms)``, with small
+    head motion, noise and JPEG like a phone capture."""
+    nrng = np.random.default_rng(rng.getrandbits(32))
+    frames, t = [], 0.0
+    shift, angle = np.zeros(2), 0.0
+    while t <= duration_ms:
+        img = animate(portrait, mouth_fn(t), eyes_fn(t))
+        shift += nrng.normal(0, 0.6, 2)
+        angle += nrng.normal(0, 0.1)
+        m = cv2.getRotationMatrix2D((W / 2, H / 2), angle, 1.0)
+        m[:, 2] += shift
+        img = cv2.warpAffine(img, m, (W, H), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        frames.append(Frame(_camera(img, nrng, rng.randint(75, 92)), round(t, 1)))
+        t += 1000.0 / fps + rng.uniform(-4, 4)
+    return frames
+
+
+def syllables(onsets_ms: list[float], peak: float, dur_ms: float = 220.0):
+    """Mouth-opening curve of syllables starting at ``onsets_ms`` (raised-cosine each)."""
+    def f(t):
+        v = 0.0
+        for o in onsets_ms:
+            u = (t - o) / dur_ms
+            if 0 <= u <= 1:
+                v = max(v, peak * 0.5 * (1 - np.cos(2 * np.pi * u)))
+        return v
+    return f
+
+
+def pulse(start_ms: float, dur_ms: float, peak: float = 1.0):
+    """A single raise-hold-release action curve (a blink, or a wide mouth opening)."""
+    def f(t):
+        u = (t - start_ms) / dur_ms
+        return float(peak * np.sin(np.pi * u) ** 0.5) if 0 <= u <= 1 else 0.0
+    return f
+
+
+def none(_t):
+    return 0.0

@@ -14,13 +14,21 @@ Each returns a frozen ``LivenessResult``. ``mesher`` is a caller-owned
 """
 from .challenge import (ActionChallenge, LightChallenge, LipChallenge, new_action_challenge,
                         new_light_challenge, new_lip_challenge)
+from .action import ActionOptions, verify_action
+from .capture import Audio
 from .identity import DlibIdentity, FaceIdentity
 from .light import LightOptions, verify_light
+from .lip import LipOptions, verify_lip
+from .pad_model import PadModel, PadModelOptions
+from .silent import SilentOptions, verify_silent
+from .speech import SpeechRecogniser
 from .track import TrackOptions
 from .types import BestFrame, Code, Frame, LivenessResult
 
 __all__ = [
-    "ActionChallenge", "BestFrame", "Code", "DlibIdentity", "FaceIdentity", "Frame",
-    "LightChallenge", "LightOptions", "LipChallenge", "LivenessResult", "TrackOptions",
-    "new_action_challenge", "new_light_challenge", "new_lip_challenge", "verify_light",
+    "ActionChallenge", "ActionOptions", "Audio", "BestFrame", "Code", "DlibIdentity",
+    "FaceIdentity", "Frame", "LightChallenge", "LightOptions", "LipChallenge", "LipOptions",
+    "LivenessResult", "PadModel", "PadModelOptions", "SilentOptions", "SpeechRecogniser",
+    "TrackOptions", "new_action_challenge", "new_light_challenge", "new_lip_challenge",
+    "verify_action", "verify_light", "verify_lip", "verify_silent",
 ]

@@ -1,7 +1,8 @@
 """ACTION: two prompted actions in the issued order, 1 = open mouth, 2 = blink.
 
-Open mouth: the inner-lip gap over mouth width rises from a closed mouth (< ``closed``) to a
-wide-open one (> ``wide``: wider than speech, which stays below ~0.4). Blink: the eye aspect
+Open mouth: the inner-lip gap over mouth width rises from the capture's resting level (its 10th
+percentile, plus ``closed_margin``; a smile showing teeth rests above zero) to a wide-open one:
+at least ``wide`` and ``wide_margin`` above rest (speech stays below ~0.4). Blink: the eye aspect
 ratio falls below ``blink_drop`` of the capture's open-eye level and comes back above
 ``blink_recover`` of it within ``max_blink_ms``, while the mouth is not wide open (opening the
 mouth wide narrows the eyes too). A still photo has neither transition.
@@ -24,8 +25,9 @@ from .types import Code, Frame, LivenessResult
 @dataclass(frozen=True)
 class ActionOptions:
     track: TrackOptions = field(default_factory=TrackOptions)
-    closed: float = 0.15
-    wide: float = 0.4
+    closed_margin: float = 0.08
+    wide: float = 0.35
+    wide_margin: float = 0.2
     # Closed eyes give EAR ~0.1 against ~0.3 open (Soukupova & Cech 2016); the mesh under-reads
     # closure, so a fall to 65% of the open level is taken as closed and 85% as open again.
     blink_drop: float = 0.65
@@ -41,14 +43,16 @@ class Event:
 
 
 def mouth_events(ts: np.ndarray, op: np.ndarray, options: ActionOptions) -> list[Event]:
+    rest = float(np.percentile(op, 10)) if len(op) else 0.0
+    closed, wide = rest + options.closed_margin, max(options.wide, rest + options.wide_margin)
     events, armed, start = [], False, None
     for t, o in zip(ts, op):
-        if o < options.closed:
+        if o < closed:
             if start is not None:
                 events.append(Event(OPEN_MOUTH, start, t))
                 start = None
             armed = True
-        elif o > options.wide and armed and start is None:
+        elif o > wide and armed and start is None:
             start, armed = t, False
     if start is not None:
         events.append(Event(OPEN_MOUTH, start, float(ts[-1])))
@@ -66,7 +70,7 @@ def blink_events(ts: np.ndarray, ear: np.ndarray, op: np.ndarray, options: Actio
             if start is not None and t - start <= options.max_blink_ms:
                 events.append(Event(BLINK, start, t))
             start, armed = None, True
-        elif e <= lo and armed and start is None and o < options.wide:
+        elif e <= lo and armed and start is None and o < options.wide:  # eyes narrow when gaping
             start, armed = t, False
     return events
 

@@ -166,3 +166,13 @@ def test_usage_summary_and_cli(shop, clock, api_app):
     out = runner.invoke(args=["billing", "usage", "--merchant", str(shop.id), "--since", tomorrow])
     assert json.loads(out.output)["calls"] == 0
     assert runner.invoke(args=["billing", "usage", "--merchant", "999999"]).exit_code != 0
+
+
+def test_release_stale_cli(shop, clock, api_app):
+    pack = _pack(shop, 2, now=clock.now())
+    ledger.reserve(shop.id, PRODUCT, "lost-worker", clock.now())
+    runner = api_app.test_cli_runner()
+    assert json.loads(runner.invoke(args=["billing", "release-stale"]).output) == {"released": 0}
+    clock.advance(minutes=11)
+    assert json.loads(runner.invoke(args=["billing", "release-stale"]).output) == {"released": 1}
+    assert _remaining(pack) == 2

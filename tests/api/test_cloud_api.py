@@ -193,3 +193,9 @@ def test_rate_limit_refuses_and_does_not_charge(server, svc, enrolled, grace_rgb
     assert _remaining(merchant, "photo_verification") == 8
     assert [(u.result_code, u.charged) for u in _usage(merchant)] == [
         ("Success", True), ("Success", False), ("RequestLimitExceeded", False), ("Success", True)]
+
+
+def test_refusals_of_an_authenticated_merchant_are_recorded(faceid, merchant):
+    _sdk_error(lambda: faceid.call_json("NoSuchAction", {}))
+    assert [(u.action, u.result_code, u.charged) for u in _usage(merchant)] == [
+        ("NoSuchAction", "InvalidAction", False)]

@@ -122,11 +122,23 @@ def cloud_api():
         log.exception("credential lookup failed")
         return _error(lookup("InternalError"), request_id)
     if merchant.status != APPROVED:
-        return _error(lookup("UnauthorizedOperation.Nonactivated"), request_id)
+        return _refuse(svc, merchant, action_name, lookup("UnauthorizedOperation.Nonactivated"), request_id)
     spec = get_action(action_name)
     if spec is None:
-        return _error(lookup("InvalidAction"), request_id, f"接口不存在：{action_name}")
+        return _refuse(svc, merchant, action_name, lookup("InvalidAction"), request_id,
+                       f"接口不存在：{action_name}")
     return _run(svc, merchant, spec, headers, payload, request_id)
+
+
+def _refuse(svc: Services, merchant: Merchant, action_name: str, result: ResultCode, request_id: str,
+            message: str | None = None) -> Response:
+    """An authenticated call refused before any action ran: recorded (free), then answered."""
+    try:
+        ledger.record_usage(merchant.id, action_name[:64], None, result.tencent, False, "", request_id,
+                            svc.clock.now())
+    except peewee.PeeweeException:
+        log.exception("usage write failed for request %s", request_id)
+    return _error(result, request_id, message)
 
 
 def _run(svc: Services, merchant: Merchant, spec, headers: dict[str, str], payload: bytes,

@@ -38,6 +38,22 @@ def usage_command(merchant_id: int, since: str | None):
         click.echo(json.dumps(usage_summary(merchant_id, start), ensure_ascii=False, indent=2))
 
 
+@billing_cli.command("release-stale")
+@click.option("--older-than-minutes", default=10, show_default=True, type=int)
+def release_stale_command(older_than_minutes: int):
+    """Give back quota held by reservations that were never settled (a worker died mid-call)."""
+    from flask import current_app
+
+    from .. import db
+    from ..services import EXTENSION_KEY
+    from .ledger import release_stale
+
+    now = current_app.extensions[EXTENSION_KEY].clock.now()
+    with db.database.connection_context():
+        released = release_stale(now - dt.timedelta(minutes=older_than_minutes))
+    click.echo(json.dumps({"released": released}))
+
+
 def init_app(app: Flask, svc: Services) -> None:
     from . import models  # noqa: F401  (registers the tables)
     app.cli.add_command(billing_cli)

@@ -127,6 +127,7 @@ def decode_image(data: bytes, limits: IntakeLimits = DEFAULT_LIMITS) -> np.ndarr
         if data.startswith(magic):
             raise UnsupportedFormat(f"{name} images are not accepted; send JPEG, PNG or WebP")
     _check_container_complete(data)
+    fmt = "image"
     try:
         with warnings.catch_warnings():
             # Pillow warns (and past 2x its own limit raises) on huge images; ours is stricter.
@@ -158,9 +159,15 @@ def decode_image(data: bytes, limits: IntakeLimits = DEFAULT_LIMITS) -> np.ndarr
 
 
 def _check_container_complete(data: bytes) -> None:
-    """Structural truncation checks Pillow does not make (it accepts a PNG without IEND and
-    reports a cut WebP only as a decoder failure)."""
-    if data.startswith(_PNG_MAGIC):
+    """Structural truncation checks Pillow does not make reliably (it accepts a PNG without
+    IEND, reports a cut WebP only as a decoder failure, and a JPEG cut inside its headers as
+    a syntax error)."""
+    if data.startswith(b"\xff\xd8\xff"):
+        # No end-of-image marker anywhere: the file was cut. (A cut file can still hold the
+        # EOI of its EXIF thumbnail; Pillow reports those as truncated while decoding.)
+        if b"\xff\xd9" not in data:
+            raise ImageTruncated("JPEG has no end-of-image marker")
+    elif data.startswith(_PNG_MAGIC):
         if _PNG_IEND not in data[-64:]:
             raise ImageTruncated("PNG has no IEND chunk")
     elif data[:4] == b"RIFF" and data[8:12] == b"WEBP" and len(data) >= 12:

@@ -46,15 +46,15 @@ def _load(args):
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..detect import FaceMesher
     from ..liveness import (ActionChallenge, DlibIdentity, LightChallenge, LipChallenge,
-                            verify_action, verify_light, verify_lip, verify_silent)
+                            tracking_mesher, verify_action, verify_light, verify_lip,
+                            verify_silent)
     from ..liveness.pad_model import PadModel, PadModelOptions
 
     try:
         challenge = json.loads(args.challenge)
         frames, audio = _load(args)
-        mesher = FaceMesher(max_faces=1, static=False, refine_landmarks=False)
+        mesher = tracking_mesher(args.mode)
         identity = DlibIdentity() if args.identity else None
         if args.mode == "light":
             result = verify_light(frames, LightChallenge.from_json(challenge), mesher=mesher,

@@ -8,8 +8,9 @@ Public API (frames are ``Frame(image_rgb, timestamp_ms)``, time since the challe
 - ``verify_silent(frames, *, mesher, pad_model=None, identity=None, options)``
 - ``new_light_challenge(rng)``, ``new_lip_challenge(rng)``, ``new_action_challenge(rng)``
 
-Each returns a frozen ``LivenessResult``. ``mesher`` is a caller-owned
-``FaceMesher(static=False, max_faces=1, refine_landmarks=False)``; ``identity`` an optional
+Each returns a frozen ``LivenessResult``. ``mesher`` is a caller-owned tracking mesher, made
+once per worker by ``tracking_mesher(mode)`` (lip and action need the refined eyelids and lips);
+``identity`` an optional
 ``FaceIdentity`` (e.g. ``DlibIdentity()``) that makes the same-person check robust.
 """
 from .challenge import (ActionChallenge, LightChallenge, LipChallenge, new_action_challenge,
@@ -19,6 +20,7 @@ from .capture import Audio
 from .identity import DlibIdentity, FaceIdentity
 from .light import LightOptions, verify_light
 from .lip import LipOptions, verify_lip
+from .meshers import tracking_mesher
 from .pad_model import PadModel, PadModelOptions
 from .silent import SilentOptions, verify_silent
 from .speech import SpeechRecogniser
@@ -29,6 +31,6 @@ __all__ = [
     "ActionChallenge", "ActionOptions", "Audio", "BestFrame", "Code", "DlibIdentity",
     "FaceIdentity", "Frame", "LightChallenge", "LightOptions", "LipChallenge", "LipOptions",
     "LivenessResult", "PadModel", "PadModelOptions", "SilentOptions", "SpeechRecogniser",
-    "TrackOptions", "new_action_challenge", "new_light_challenge", "new_lip_challenge",
+    "TrackOptions", "tracking_mesher", "new_action_challenge", "new_light_challenge", "new_lip_challenge",
     "verify_action", "verify_light", "verify_lip", "verify_silent",
 ]

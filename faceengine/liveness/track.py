@@ -116,8 +116,8 @@ def track_face(frames: list[Frame], mesher: FaceMesher,
                options: TrackOptions = TrackOptions()) -> FaceTrack:
     """Mesh every frame (in order, with tracking) and keep the largest face of each.
 
-    ``mesher`` should be a ``FaceMesher(static=False, max_faces=1, refine_landmarks=False)``
-    owned by the caller; it is reset here because a capture is one tracking sequence.
+    ``mesher`` is a single-face tracking mesher owned by the caller (``tracking_mesher``); it
+    is reset here because a capture is one tracking sequence.
     """
     mesher.reset()
     if not frames:

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from wx_backend import db
+from wx_backend import create_app, db
 from wx_backend.billing import ledger
 from wx_backend.billing.models import Charge, Reservation, UsageRecord
 from wx_backend.billing.usage import usage_summary
@@ -21,8 +21,20 @@ from .conftest import make_merchant
 PRODUCT = "photo_verification"
 
 
-@pytest.fixture
-def shop(app_ctx, svc):
+@pytest.fixture(params=["sqlite", "postgresql"])
+def shop(request, svc, settings, clock):
+    """A merchant in the application database: SQLite, and PostgreSQL when reachable."""
+    if request.param == "sqlite":
+        request.getfixturevalue("app_ctx")
+    else:
+        application = create_app(settings.replace(database_url=request.getfixturevalue("pg_url")), clock=clock)
+        ctx = application.app_context()
+        ctx.push()
+        db.create_tables()
+        db.database.connect(reuse_if_open=True)
+        request.addfinalizer(lambda: (db.database.close(), ctx.pop()))
+    expected = {"sqlite": "SqliteDatabase", "postgresql": "PostgresqlDatabase"}[request.param]
+    assert type(db.database.obj).__name__ == expected       # the variant really runs on that database
     return make_merchant(svc, secret_id="AKIDbillingtest00001", secret_key="k")
 
 

@@ -1,6 +1,6 @@
-"""One contract, every backend: the QPS limiter and the one-time challenge store (database and Redis).
+"""One contract, every backend: the QPS limiter and the one-time challenge store (SQLite, PostgreSQL, Redis).
 
-The Redis variants skip, with the reason, when 127.0.0.1:6379 does not answer.
+The PostgreSQL and Redis variants skip, with the reason, when 127.0.0.1:5432 / 6379 do not answer.
 """
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import uuid
 
 import pytest
 
-from wx_backend import db
+from wx_backend import create_app, db
+from wx_backend.crypto import Sealer
 from wx_backend.api.challenges import (ACTION_SEQUENCE, LIVE_CODE, TTL, DatabaseChallengeStore,
                                        RedisChallengeStore)
 from wx_backend.api.ratelimit import DatabaseRateLimiter, RedisRateLimiter
@@ -28,18 +29,35 @@ def _redis_client():
     return client
 
 
-@pytest.fixture(params=["database", "redis"])
-def limiter(request, app_ctx):
-    if request.param == "database":
-        return DatabaseRateLimiter()
-    return RedisRateLimiter(_redis_client(), prefix=f"test:{uuid.uuid4().hex}:")
+@pytest.fixture
+def on_postgresql(pg_url, settings, clock):
+    """The application database on a fresh PostgreSQL schema (skips when PostgreSQL is absent)."""
+    application = create_app(settings.replace(database_url=pg_url), clock=clock)
+    with application.app_context():
+        db.create_tables()
+        db.database.connect(reuse_if_open=True)
+        yield application
+        db.database.close()
 
 
-@pytest.fixture(params=["database", "redis"])
-def store(request, app_ctx, svc):
-    if request.param == "database":
-        return DatabaseChallengeStore(svc.sealer)
-    return RedisChallengeStore(_redis_client(), svc.sealer, prefix=f"test:{uuid.uuid4().hex}:")
+BACKENDS = ["sqlite", "postgresql", "redis"]
+
+
+@pytest.fixture(params=BACKENDS)
+def limiter(request):
+    if request.param == "redis":
+        return RedisRateLimiter(_redis_client(), prefix=f"test:{uuid.uuid4().hex}:")
+    request.getfixturevalue("app_ctx" if request.param == "sqlite" else "on_postgresql")
+    return DatabaseRateLimiter()
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request, settings):
+    sealer = Sealer(settings.data_key)
+    if request.param == "redis":
+        return RedisChallengeStore(_redis_client(), sealer, prefix=f"test:{uuid.uuid4().hex}:")
+    request.getfixturevalue("app_ctx" if request.param == "sqlite" else "on_postgresql")
+    return DatabaseChallengeStore(sealer)
 
 
 T0 = 1_800_000_000_000  # ms

@@ -74,12 +74,12 @@ def seed(db_url: str) -> None:
     engine.close()
 
 
-def start_gunicorn(tmp: Path, db_url: str, workers: int | None) -> tuple[subprocess.Popen, str]:
+def start_gunicorn(tmp: Path, db_url: str, workers: int | None, config: str) -> tuple[subprocess.Popen, str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = dict(os.environ, DATABASE_URL=db_url, WXF_ENV="testing", HUEY_SQLITE_PATH=str(tmp / "huey.db"))
-    cmd = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "-b", f"127.0.0.1:{port}",
+    cmd = [sys.executable, "-m", "gunicorn", "-c", config, "-b", f"127.0.0.1:{port}",
            "--access-logfile", "/dev/null"]
     if workers:
         cmd += ["-w", str(workers)]
@@ -165,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--pool", type=int, default=32, help="client threads (open-loop concurrency cap)")
     parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: gunicorn.conf.py)")
+    parser.add_argument("--config", default=str(ROOT / "gunicorn.conf.py"), help="gunicorn config file")
     args = parser.parse_args(argv)
 
     from tencentcloud.faceid.v20180301 import models
@@ -177,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
             tmp = Path(tmpdir.name)
             db_url = f"sqlite:///{tmp / 'bench.db'}"
             seed(db_url)
-            proc, endpoint = start_gunicorn(tmp, db_url, args.workers)
+            proc, endpoint = start_gunicorn(tmp, db_url, args.workers, args.config)
         make = lambda: make_client(endpoint, args.secret_id, args.secret_key)  # noqa: E731
         photo = grace_jpeg_b64()
 

@@ -199,3 +199,14 @@ def test_refusals_of_an_authenticated_merchant_are_recorded(faceid, merchant):
     _sdk_error(lambda: faceid.call_json("NoSuchAction", {}))
     assert [(u.action, u.result_code, u.charged) for u in _usage(merchant)] == [
         ("NoSuchAction", "InvalidAction", False)]
+
+
+def test_encrypted_fields_are_refused_not_misread(faceid, merchant):
+    req = models.IdCardVerificationRequest()
+    req.IdCard, req.Name = "bm90IGFuIGlk", "bm90IGEgbmFtZQ=="
+    req.Encryption = models.Encryption()
+    req.Encryption.EncryptList = ["IdCard", "Name"]
+    req.Encryption.CiphertextBlob = "AAAA"
+    req.Encryption.Iv = "AAAA"
+    assert _sdk_error(lambda: faceid.IdCardVerification(req)).code == "UnsupportedOperation"
+    assert _remaining(merchant, "photo_verification") == 100

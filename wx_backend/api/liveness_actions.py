@@ -29,7 +29,7 @@ from ..registry.store import today
 from ..result_codes import BY_TENCENT, ResultCode, lookup
 from .challenges import ACTION_ORDERS, ACTION_SEQUENCE, LIVE_CODE
 from .liveness_port import MODES, VideoLiveness
-from .photo_actions import CHALLENGES, engine_or_verdict, require_str
+from .photo_actions import CHALLENGES, engine_or_verdict, refuse_encryption, require_str
 from .registry import ActionContext, action
 
 log = logging.getLogger(__name__)
@@ -186,6 +186,7 @@ def _verify(ctx: ActionContext, params: dict, reference_of) -> dict:
 
 @action("LivenessRecognition", product="live_verification")
 def liveness_recognition(ctx: ActionContext, params: dict) -> dict:
+    refuse_encryption(params)
     id_card, name = require_str(params, "IdCard"), require_str(params, "Name")
     reference = {}
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from ..errors import BadRequest
+from ..errors import BadRequest, ServiceError
 from ..registry import REGISTRY
 from ..registry.photo_verify import PhotoVerdict, verify_id_name, verify_photo
 from ..registry.store import today
@@ -23,6 +23,12 @@ def engine_or_verdict(ctx: ActionContext, failure_code: str):
         return ctx.services.engine.get(), None
     except Exception:  # EngineHolder logged the cause; any loader failure is the same verdict
         return None, PhotoVerdict(lookup(failure_code))
+
+
+def refuse_encryption(params: dict) -> None:
+    """The cloud's ``Encryption`` (envelope-encrypted IdCard/Name) is not offered: say so, don't misread."""
+    if params.get("Encryption"):
+        raise ServiceError("UnsupportedOperation", "暂不支持 Encryption 参数，请直接传入 IdCard 和 Name")
 
 
 def require_str(params: dict, name: str) -> str:
@@ -50,6 +56,7 @@ def get_action_sequence(ctx: ActionContext, params: dict) -> dict:
 
 @action("IdCardVerification", product="photo_verification")
 def id_card_verification(ctx: ActionContext, params: dict) -> dict:
+    refuse_encryption(params)
     id_card, name = require_str(params, "IdCard"), require_str(params, "Name")
     result = verify_id_name(ctx.services.extras[REGISTRY], id_card, name, today(ctx.clock))
     return {"Result": result.tencent, "Description": result.message}
@@ -57,6 +64,7 @@ def id_card_verification(ctx: ActionContext, params: dict) -> dict:
 
 @action("ImageRecognitionV2", product="photo_verification")
 def image_recognition_v2(ctx: ActionContext, params: dict) -> dict:
+    refuse_encryption(params)
     id_card, name = require_str(params, "IdCard"), require_str(params, "Name")
     image = require_str(params, "ImageBase64")
     extra = params.get("Extra")

@@ -21,8 +21,8 @@ Contract for every action handler (photo verification, liveness, verification se
   charge through ``wx_backend.billing.charge`` themselves, keyed on BizToken + attempt).
 * ``ctx`` is frozen: the merchant (already authenticated, approved, within its QPS limit), the RequestId,
   the injected clock, the application's Services and Settings. Handlers never touch flask's request/g.
-* A handler may put ``"_masked_id"`` nowhere: the usage record's masked ID number is taken from the
-  request's ``IdCard`` field by the dispatcher.
+* Every call leaves a usage record written by the dispatcher; its masked ID number comes from the
+  request's ``IdCard`` field (handlers do not write usage records for their own call).
 """
 from __future__ import annotations
 

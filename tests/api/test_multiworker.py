@@ -78,8 +78,11 @@ def gunicorn(request, tmp_path):
     env = dict(os.environ, DATABASE_URL=db_url, WXF_ENV="testing", REDIS_URL=redis_url,
                HUEY_SQLITE_PATH=str(tmp_path / "huey.db"))
     log = open(tmp_path / "gunicorn.log", "wb")
+    access = tmp_path / "access.log"
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(conf), "-w", str(WORKERS),
-                             "-b", "127.0.0.1:0", "app:app"], cwd=ROOT, env=env, stdout=log, stderr=log)
+                             "-b", "127.0.0.1:0", "--access-logfile", str(access),
+                             "--access-logformat", "%(p)s %(s)s", "app:app"],
+                            cwd=ROOT, env=env, stdout=log, stderr=log)
     try:
         port, workers = None, set()
         while port is None or len(workers) < WORKERS:
@@ -91,7 +94,7 @@ def gunicorn(request, tmp_path):
                 port = int(value)
             else:
                 workers.add(int(value))
-        yield f"127.0.0.1:{port}", merchant, app
+        yield f"127.0.0.1:{port}", merchant, app, proc, access
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -100,7 +103,7 @@ def gunicorn(request, tmp_path):
 
 
 def test_burst_is_limited_across_workers(gunicorn):
-    endpoint, merchant, app = gunicorn
+    endpoint, merchant, app, proc, access = gunicorn
     clients = [sdk_client(endpoint, "AKIDburstmerchant001", "burst-key") for _ in range(BURST)]
     barrier = threading.Barrier(BURST)
     outcomes: list[str] = []
@@ -138,3 +141,9 @@ def test_burst_is_limited_across_workers(gunicorn):
     assert len(usage) == BURST
     assert sum(u.result_code == "RequestLimitExceeded" for u in usage) == limited
     assert not any(u.charged for u in usage)
+    # Both workers served the burst. gunicorn logs a request just after answering it, so the log is read
+    # once the server has stopped gracefully (workers finish and flush first).
+    proc.terminate()
+    proc.wait(timeout=30)
+    pids = {line.split()[0] for line in access.read_text().splitlines() if line.strip()}
+    assert len(pids) >= 2, pids

@@ -23,6 +23,7 @@ from ..db import BaseModel
 log = logging.getLogger(__name__)
 
 TTL = dt.timedelta(minutes=10)
+CHALLENGES = "challenge_store"     # svc.extras key
 LIVE_CODE, ACTION_SEQUENCE = "live_code", "action_sequence"
 # 1 = open mouth, 2 = close eyes (blink), as the cloud numbers them.
 ACTION_ORDERS = ("1,2", "2,1")

@@ -26,7 +26,7 @@ from ..result_codes import SUCCESS, ResultCode, lookup
 from ..services import Services, services
 from . import signing
 from .challenges import ChallengeStoreUnavailable
-from .ratelimit import RateLimiterUnavailable
+from .ratelimit import RATE_LIMITER, RateLimiterUnavailable
 from .registry import ActionContext, get_action
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,6 @@ log = logging.getLogger(__name__)
 bp = Blueprint("cloudapi", __name__)
 
 API_VERSION = "2018-03-01"
-RATE_LIMITER, CHALLENGES = "rate_limiter", "challenge_store"
 
 
 def _reply(body: dict, request_id: str) -> Response:

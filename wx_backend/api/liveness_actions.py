@@ -27,9 +27,9 @@ from ..registry import REGISTRY
 from ..registry.photo_verify import PhotoVerdict, Rejected, compare, identity_reference, photo_template
 from ..registry.store import today
 from ..result_codes import BY_TENCENT, ResultCode, lookup
-from .challenges import ACTION_ORDERS, ACTION_SEQUENCE, LIVE_CODE
+from .challenges import ACTION_ORDERS, ACTION_SEQUENCE, CHALLENGES, LIVE_CODE
 from .liveness_port import MODES, VideoLiveness
-from .photo_actions import CHALLENGES, engine_or_verdict, refuse_encryption, require_str
+from .photo_actions import engine_or_verdict, refuse_encryption, require_str
 from .registry import ActionContext, action
 
 log = logging.getLogger(__name__)
@@ -47,10 +47,7 @@ class _Verdict(Exception):
 
 
 def _liveness(ctx: ActionContext) -> VideoLiveness:
-    checker = ctx.services.extras.get(LIVENESS)
-    if checker is None:
-        checker = ctx.services.extras.setdefault(LIVENESS, VideoLiveness(ctx.settings.onnx_pad_model_path))
-    return checker
+    return ctx.services.extras[LIVENESS]
 
 
 def _best_frame_num(params: dict) -> int:

@@ -37,6 +37,11 @@ class VideoLiveness:
         self._pad_model_path = pad_model_path
         self._loaded = False
 
+    def warm(self) -> None:
+        """Load the per-process models now (gunicorn post_worker_init), not on the first video."""
+        with self._lock:
+            self._load()
+
     def _load(self) -> None:
         """Per-process models, on first use (after gunicorn's fork): mesh graph, identity, PAD model."""
         if self._loaded:

@@ -8,12 +8,11 @@ from ..registry import REGISTRY
 from ..registry.photo_verify import PhotoVerdict, verify_id_name, verify_photo
 from ..registry.store import today
 from ..result_codes import lookup
-from .challenges import ACTION_SEQUENCE, LIVE_CODE, new_action_sequence, new_live_code
+from .challenges import ACTION_SEQUENCE, CHALLENGES, LIVE_CODE, new_action_sequence, new_live_code
 from .registry import ActionContext, action
 
 log = logging.getLogger(__name__)
 
-CHALLENGES = "challenge_store"
 EXTRA_MAX_CHARS = 10
 
 

@@ -26,6 +26,7 @@ from ..db import BaseModel
 log = logging.getLogger(__name__)
 
 WINDOW_MS = 1000
+RATE_LIMITER = "rate_limiter"      # svc.extras key
 
 
 class RateLimiterUnavailable(Exception):

@@ -166,8 +166,9 @@ def _run(svc: Services, merchant: Merchant, spec, headers: dict[str, str], paylo
             hold = ledger.reserve(merchant.id, spec.product, key, now)
         ctx = ActionContext(merchant=merchant, request_id=request_id, clock=svc.clock, services=svc,
                             settings=svc.settings)
-        body = spec.handler(ctx, params)
-        result = _result_of(body)
+        answer = spec.handler(ctx, params)
+        result = _result_of(answer)      # before ``body`` is set: an unknown Result code is our bug
+        body = answer
     except ServiceError as exc:
         result, message = exc.result, exc.message
     except (RateLimiterUnavailable, ChallengeStoreUnavailable, peewee.PeeweeException) as exc:
@@ -189,6 +190,3 @@ def _run(svc: Services, merchant: Merchant, spec, headers: dict[str, str], paylo
         return _reply(body, request_id)
     return _error(result, request_id, message)
 
-
-def init_app_routes(app) -> None:
-    app.register_blueprint(bp)

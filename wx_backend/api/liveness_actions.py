@@ -40,12 +40,6 @@ _MP4_BRANDS = (b"ftyp",)
 _WEBM_MAGIC = b"\x1a\x45\xdf\xa3"
 
 
-class _Verdict(Exception):
-    def __init__(self, code: str):
-        super().__init__(code)
-        self.result = lookup(code)
-
-
 def _liveness(ctx: ActionContext) -> VideoLiveness:
     return ctx.services.extras[LIVENESS]
 
@@ -98,18 +92,18 @@ def _video_bytes(params: dict, max_encoded: int) -> bytes:
         raise ServiceError("UnsupportedOperation", "暂不支持 VideoUrl，请使用 VideoBase64")
     text = require_str(params, "VideoBase64")
     if len(text) > max_encoded:
-        raise _Verdict("FailedOperation.LipSizeError")
+        raise Rejected("FailedOperation.LipSizeError")
     try:
         data = base64.b64decode(text.encode("ascii"), validate=True)
     except (binascii.Error, ValueError, UnicodeEncodeError):
-        raise _Verdict("FailedOperation.LipVideoInvalid") from None
+        raise Rejected("FailedOperation.LipVideoInvalid") from None
     if not data:
-        raise _Verdict("FailedOperation.LipSizeError")
+        raise Rejected("FailedOperation.LipSizeError")
     is_mp4 = data[4:8] in _MP4_BRANDS
     is_webm = data.startswith(_WEBM_MAGIC)
     is_avi = data[:4] == b"RIFF" and data[8:12] == b"AVI "
     if not (is_mp4 or is_webm or is_avi):
-        raise _Verdict("FailedOperation.LipVideoInvalid")
+        raise Rejected("FailedOperation.LipVideoInvalid")
     return data
 
 
@@ -128,20 +122,20 @@ def _jpeg_b64(image_rgb) -> str:
 
 
 def _run_liveness(ctx: ActionContext, mode: str, challenge: str, video: bytes):
-    """(LivenessResult, frames); raises _Verdict for undecodable media and engine failures."""
+    """(LivenessResult, frames); raises Rejected for undecodable media and engine failures."""
     with tempfile.TemporaryDirectory(prefix="wxf-video-") as tmp:
         path = Path(tmp) / "capture"
         path.write_bytes(video)
         try:
             return _liveness(ctx).check(mode, path, challenge)
         except MediaError:
-            raise _Verdict("FailedOperation.LipVideoInvalid") from None
+            raise Rejected("FailedOperation.LipVideoInvalid") from None
         except EngineUnavailable as exc:
             log.error("liveness unavailable: %s", exc)
-            raise _Verdict("FailedOperation.LivessSystemError") from None
+            raise Rejected("FailedOperation.LivessSystemError") from None
         except FaceEngineError as exc:
             log.error("liveness could not evaluate: %s", type(exc).__name__)
-            raise _Verdict("FailedOperation.LivessUnknownError") from None
+            raise Rejected("FailedOperation.LivessUnknownError") from None
 
 
 def _verify(ctx: ActionContext, params: dict, reference_of) -> dict:
@@ -154,28 +148,28 @@ def _verify(ctx: ActionContext, params: dict, reference_of) -> dict:
         video = _video_bytes(params, ctx.settings.max_video_bytes)
         engine, failed = engine_or_verdict(ctx, "FailedOperation.LivessSystemError")
         if failed is not None:
-            raise _Verdict(failed.result.tencent)
+            raise Rejected(failed.result.tencent)
         early = reference_of(engine, None)      # identity checks before the expensive video work
         if early is not None:
-            raise _Verdict(early.result.tencent)
+            raise Rejected(early.result.tencent)
         result, frames = _run_liveness(ctx, mode, challenge, video)
         if not result.passed:
             verdict = PhotoVerdict(_liveness_code(result.code))
         else:
             best = [frames[b.index].image_rgb for b in result.best_frames if 0 <= b.index < len(frames)]
             if not best:
-                raise _Verdict("FailedOperation.LivessBestFrameError")
+                raise Rejected("FailedOperation.LivessBestFrameError")
             body["BestFrameBase64"] = _jpeg_b64(best[0])
             if frames_wanted:
                 body["BestFrameList"] = [_jpeg_b64(img) for img in best[:frames_wanted]]
             try:
                 analysis = engine.analyse(best[0])
             except FaceEngineError:
-                raise _Verdict("FailedOperation.LivessBestFrameError") from None
+                raise Rejected("FailedOperation.LivessBestFrameError") from None
             if analysis.template is None:
-                raise _Verdict("FailedOperation.LivessBestFrameError")
+                raise Rejected("FailedOperation.LivessBestFrameError")
             verdict = reference_of(engine, analysis.template)
-    except _Verdict as v:
+    except Rejected as v:
         verdict = PhotoVerdict(v.result)
     body.update(Sim=verdict.sim, Result=verdict.result.tencent, Description=verdict.description)
     return body

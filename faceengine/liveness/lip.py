@@ -36,8 +36,10 @@ class LipOptions:
     missing_syllables: int = 1         # two quick digits may merge into one opening
     min_speech_ms: float = 400.0       # four syllables of >= 100 ms voicing
     max_av_offset_ms: float = 120.0    # phone audio/video offset we accept
-    # Threshold on the correlation of frame-to-frame changes of mouth opening and loudness,
-    # chosen on the GRID calibration split (bench/liveness.py --calibrate); see docs.
+    # Threshold on the correlation of frame-to-frame changes of mouth opening and loudness.
+    # On GRID split A (bench/liveness.py --calibrate-lip) own audio scored 0.34-0.64 and other
+    # speakers' audio 0.11-0.56: 0.3 is the highest value that rejects no own-audio clip. It
+    # stops silence, unrelated timing and noise, not similar-rhythm speech (docs/liveness.md).
     min_av_correlation: float = 0.3
 
 

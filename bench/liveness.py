@@ -1,0 +1,280 @@
+"""Liveness attack evaluation in ISO/IEC 30107-3 terms, and latency.
+
+    .venv/bin/python bench/liveness.py [--quick] [--calibrate-lip]
+
+APCER (per attack type) = attack presentations accepted / attack presentations.
+BPCER = genuine presentations rejected / genuine presentations.
+Genuine and attack cases are built from real faces: matplotlib's Grace Hopper and
+scikit-image's astronaut always; with ../shared/facedata also one photo each of up to 12 more
+people, the GRID talking heads (speech + digits) and LivePortrait clips. See
+bench/liveness_synth.py for the physical models and docs/liveness.md for what they mean.
+
+Thresholds are not tuned here. The lip audio-visual threshold comes from ``--calibrate-lip``,
+which uses GRID split A (even-numbered clips); the bench's GRID cases use split B (odd).
+Runs pinned to one core and one thread.
+"""
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"  # before numpy/cv2 load: the latency figure is for one core
+
+import argparse
+import random
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+from bench.liveness_synth import (LightParams, Portrait, animated_capture, genuine_light_params,  # noqa: E402
+                                  light_capture, none, photo_attack, pulse, syllables)
+from faceengine.detect import FaceMesher  # noqa: E402
+from faceengine.liveness import (ActionChallenge, Audio, DlibIdentity, LipChallenge,  # noqa: E402
+                                 new_light_challenge, new_lip_challenge, tracking_mesher,
+                                 verify_action, verify_light, verify_lip, verify_silent)
+from faceengine.liveness.capture import AUDIO_RATE, read_video, read_video_audio  # noqa: E402
+from faceengine.liveness.lip import LipOptions, av_sync, mouth_series  # noqa: E402
+from faceengine.liveness.track import track_face  # noqa: E402
+
+FACEDATA = ROOT.parent / "shared" / "facedata"
+
+
+class Tally:
+    def __init__(self):
+        self.genuine = [0, 0]                 # rejected, total
+        self.attacks = defaultdict(lambda: [0, 0])  # accepted, total
+
+    def add(self, kind: str, passed: bool):
+        if kind == "genuine":
+            self.genuine[0] += not passed
+            self.genuine[1] += 1
+        else:
+            self.attacks[kind][0] += passed
+            self.attacks[kind][1] += 1
+
+    def report(self, mode: str):
+        r, n = self.genuine
+        print(f"[{mode}] BPCER {100 * r / max(n, 1):5.1f}%  ({r}/{n} genuine rejected)")
+        for kind, (a, n) in self.attacks.items():
+            print(f"[{mode}] APCER {kind:28s} {100 * a / max(n, 1):5.1f}%  ({a}/{n} accepted)")
+
+
+def load_portraits(photo_mesher, extra: int) -> list[tuple[str, Portrait]]:
+    from matplotlib import cbook
+    from PIL import Image
+    from skimage import data
+
+    out = [("hopper", Portrait.from_photo(np.array(Image.open(cbook.get_sample_data("grace_hopper.jpg"))
+                                                   .convert("RGB")), photo_mesher)),
+           ("astronaut", Portrait.from_photo(data.astronaut(), photo_mesher))]
+    if FACEDATA.is_dir() and extra:
+        people = sorted(p for d in ("lfw_krasserm", "azure_face", "deepface")
+                        for p in (FACEDATA / "identities" / d).iterdir() if p.is_dir())
+        for person in people:
+            if len(out) >= 2 + extra:
+                break
+            photo = sorted(person.glob("*.jpg"))[0]
+            bgr = cv2.imread(str(photo))
+            try:
+                out.append((person.name, Portrait.from_photo(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), photo_mesher)))
+            except IndexError:  # no face meshed in this photo or its framing
+                continue
+    return out
+
+
+def bench_light(portraits, rng, per_person: int, identity) -> Tally:
+    tally, mesher = Tally(), tracking_mesher("light")
+    for i, (name, p) in enumerate(portraits):
+        other = portraits[(i + 1) % len(portraits)][1]
+        for _ in range(per_person):
+            ch = new_light_challenge(rng)
+            cases = {"genuine": (genuine_light_params(rng), ch, [p])}
+            still = genuine_light_params(rng); still.mode = "none"
+            cases["still photo"] = (still, ch, [p])
+            cases["recording for other sequence"] = (genuine_light_params(rng), new_light_challenge(rng), [p])
+            late = genuine_light_params(rng); late.lag_ms += ch.slot_ms
+            early = genuine_light_params(rng); early.lag_ms -= ch.slot_ms
+            cases["sequence shifted one slot"] = (late if rng.random() < 0.5 else early, ch, [p])
+            tint = genuine_light_params(rng); tint.mode = rng.choice(["tint_mult", "tint_add"])
+            cases["whole-frame tint (screen)"] = (tint, ch, [p])
+            cases["two people spliced"] = (genuine_light_params(rng), ch, [p, other.aligned_to(p)])
+            for kind, (params, shown, who) in cases.items():
+                frames = light_capture(who, shown, params, rng)
+                ident = identity if kind in ("genuine", "two people spliced") else None
+                tally.add(kind, verify_light(frames, ch, mesher=mesher, identity=ident).passed)
+    return tally
+
+
+def voiced(onsets, duration_ms, seed):
+    r = np.random.default_rng(seed)
+    t = np.arange(int(AUDIO_RATE * duration_ms / 1000)) / AUDIO_RATE
+    f0 = r.uniform(100, 220)
+    voice = sum(np.sin(2 * np.pi * f0 * k * t) / k for k in range(1, 8))
+    env = np.zeros_like(t)
+    for o in onsets:
+        u = (t * 1000 - o) / 220.0
+        env = np.maximum(env, np.where((u >= 0) & (u <= 1), np.sin(np.pi * np.clip(u, 0, 1)), 0))
+    return Audio((0.2 * env * voice + 0.003 * r.standard_normal(len(t))).astype(np.float32))
+
+
+def reading_onsets(rng, n=4):
+    t, out = rng.uniform(300, 700), []
+    for _ in range(n):
+        out.append(t)
+        t += rng.uniform(300, 450)
+    return out
+
+
+def grid_clips():
+    clips = sorted((FACEDATA / "videos" / "grid_lipnet").glob("*.mpg")) if FACEDATA.is_dir() else []
+    return clips[0::2], clips[1::2]   # split A (calibration), split B (evaluation)
+
+
+def calibrate_lip():
+    split_a, _ = grid_clips()
+    mesher, opts = tracking_mesher("lip"), LipOptions()
+    data = []
+    for c in split_a:
+        frames = read_video(c)
+        ts, op = mouth_series(track_face(frames, mesher).faces)
+        data.append((ts, op, read_video_audio(c)))
+    own = [av_sync(ts, op, au, opts)["av_correlation"] for ts, op, au in data]
+    cross = [av_sync(a[0], a[1], b[2], opts)["av_correlation"] for a in data for b in data if a is not b]
+    print("GRID split A: own-audio av_correlation", np.round(sorted(own), 3))
+    print("GRID split A: other-audio av_correlation", np.round(sorted(cross), 3))
+    for thr in np.arange(0.1, 0.6, 0.05):
+        frr = np.mean(np.array(own) < thr)
+        far = np.mean(np.array(cross) >= thr)
+        print(f"  threshold {thr:.2f}: own rejected {frr:.2f}, other accepted {far:.2f}")
+
+
+def bench_lip(portraits, rng, per_person: int) -> Tally:
+    tally, mesher = Tally(), tracking_mesher("lip")
+    for name, p in portraits:
+        for _ in range(per_person):
+            ch = new_lip_challenge(rng)
+            on = reading_onsets(rng)
+            dur = on[-1] + 700
+            peak = rng.uniform(0.2, 0.4)
+            reading = animated_capture(p, syllables(on, peak), none, dur, rng)
+            audio = voiced([o + rng.uniform(-40, 40) for o in on], dur, rng.getrandbits(32))
+            tally.add("genuine", verify_lip(reading, ch, mesher=mesher, audio=audio).passed)
+            still = animated_capture(p, none, none, dur, rng)
+            tally.add("still photo (with speech)", verify_lip(still, ch, mesher=mesher, audio=audio).passed)
+            blinks = animated_capture(p, none, pulse(rng.uniform(300, 1200), 250), dur, rng)
+            tally.add("closed-mouth clip", verify_lip(blinks, ch, mesher=mesher).passed)
+            unrelated = voiced(reading_onsets(rng), dur, rng.getrandbits(32))
+            tally.add("lips vs unrelated audio (synth)",
+                      verify_lip(reading, ch, mesher=mesher, audio=unrelated).passed)
+    _, split_b = grid_clips()
+    loaded = [(read_video(c), read_video_audio(c)) for c in split_b]
+    code = LipChallenge("0000")
+    for i, (frames, audio) in enumerate(loaded):
+        tally.add("genuine", verify_lip(frames, code, mesher=mesher, audio=audio).passed)
+        for j, (_, other) in enumerate(loaded):
+            if j != i:
+                tally.add("lips vs other GRID speech", verify_lip(frames, code, mesher=mesher, audio=other).passed)
+    return tally
+
+
+def bench_action(portraits, rng, per_person: int) -> Tally:
+    tally, mesher = Tally(), tracking_mesher("action")
+    for name, p in portraits:
+        for _ in range(per_person):
+            seq = rng.choice([(1, 2), (2, 1)])
+            first, second = rng.uniform(300, 900), rng.uniform(1500, 2200)
+            t_mouth, t_blink = (first, second) if seq == (1, 2) else (second, first)
+            wide, blink_ms, mouth_ms = rng.uniform(0.4, 0.6), rng.uniform(200, 400), rng.uniform(500, 900)
+            dur = 3000
+
+            def run(mouth_at, blink_at, challenge):
+                mouth = pulse(mouth_at, mouth_ms, wide) if mouth_at is not None else none
+                eyes = pulse(blink_at, blink_ms) if blink_at is not None else none
+                frames = animated_capture(p, mouth, eyes, dur, rng)
+                return verify_action(frames, ActionChallenge(challenge), mesher=mesher).passed
+
+            tally.add("genuine", run(t_mouth, t_blink, seq))
+            tally.add("reverse order", run(t_mouth, t_blink, seq[::-1]))
+            tally.add("missing action", run(t_mouth, None, seq) if rng.random() < 0.5 else run(None, t_blink, seq))
+            tally.add("still photo", run(None, None, seq))
+    return tally
+
+
+def bench_silent(portraits, rng) -> Tally:
+    tally, mesher = Tally(), tracking_mesher("silent")
+    for name, p in portraits:
+        tally.add("hand-held print", verify_silent(photo_attack(p, rng, 3000), mesher=mesher).passed)
+        tally.add("photo on a phone screen",
+                  verify_silent(photo_attack(p, rng, 3000, screen=True), mesher=mesher).passed)
+    if FACEDATA.is_dir():
+        clips = sorted((FACEDATA / "videos" / "grid_lipnet").glob("*.mpg")) + \
+            sorted((FACEDATA / "videos" / "liveportrait_driving").glob("*.mp4"))
+        for c in clips:
+            tally.add("genuine", verify_silent(read_video(c, max_frames=45), mesher=mesher).passed)
+    return tally
+
+
+def latency(portrait, rng):
+    """One check of a 3 s, 15 fps, 640x480 capture per mode, and ms per frame."""
+    ch = new_light_challenge(rng)
+    params = genuine_light_params(rng)
+    frames = light_capture([portrait], ch, params, rng, tail_ms=3000 - ch.duration_ms)
+    frames = [f for f in frames if f.timestamp_ms <= 3000]
+    anim = animated_capture(portrait, syllables(reading_onsets(rng), 0.3), pulse(2000, 300), 3000, rng)
+    anim = [f for f in anim if f.timestamp_ms <= 3000]
+    audio = voiced(reading_onsets(rng), 3000, 1)
+    runs = {
+        "light": (tracking_mesher("light"), lambda m: verify_light(frames, ch, mesher=m)),
+        "lip": (tracking_mesher("lip"), lambda m: verify_lip(anim, LipChallenge("4827"), mesher=m, audio=audio)),
+        "action": (tracking_mesher("action"), lambda m: verify_action(anim, ActionChallenge((1, 2)), mesher=m)),
+        "silent": (tracking_mesher("silent"), lambda m: verify_silent(frames, mesher=m)),
+    }
+    print(f"latency of one check, {len(frames)} frames 640x480 over 3 s, 1 core (median of 5):")
+    for mode, (mesher, fn) in runs.items():
+        fn(mesher)
+        times = []
+        for _ in range(5):
+            t = time.perf_counter()
+            fn(mesher)
+            times.append(1000 * (time.perf_counter() - t))
+        med = float(np.median(times))
+        print(f"  {mode:7s} {med:6.0f} ms  ({med / len(frames):.1f} ms/frame)")
+    ident = DlibIdentity()
+    t = time.perf_counter()
+    verify_light(frames, ch, mesher=runs["light"][0], identity=ident)
+    print(f"  light + DlibIdentity (3 descriptors) {1000 * (time.perf_counter() - t):6.0f} ms")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="fewer cases (smoke run)")
+    ap.add_argument("--calibrate-lip", action="store_true", help="print the GRID split-A calibration only")
+    args = ap.parse_args(argv)
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+    cv2.setNumThreads(1)
+    if args.calibrate_lip:
+        calibrate_lip()
+        return 0
+    rng = random.Random(30107)   # not the tests' seeds
+    photo_mesher = FaceMesher(max_faces=1, static=True)
+    portraits = load_portraits(photo_mesher, extra=4 if args.quick else 12)
+    print(f"{len(portraits)} real faces: {', '.join(n for n, _ in portraits)}")
+    per = 1 if args.quick else 2
+    latency(portraits[0][1], rng)
+    bench_light(portraits, rng, per, DlibIdentity()).report("light")
+    bench_lip(portraits, rng, per).report("lip")
+    bench_action(portraits, rng, per).report("action")
+    bench_silent(portraits, rng).report("silent")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

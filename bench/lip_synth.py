@@ -1,4 +1,4 @@
-"""Captures of a real face reading a code aloud, for the digit-mode session tests and the bench.
+"""Captures of a real face reading a code aloud (digit mode), for the session tests and bench/sessions.py.
 
 The face is a real photo framed by bench/liveness_synth.Portrait. Each syllable opens the mouth:
 the lower lip, chin and jaw are pulled down by a smooth landmark-anchored displacement (a jaw

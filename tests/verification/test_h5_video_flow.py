@@ -18,7 +18,7 @@ from wx_backend import db
 from wx_backend.billing.models import Charge
 from wx_backend.verification.models import VideoJob
 
-from . import talking
+from bench import lip_synth as talking
 from .conftest import make_merchant, make_rule
 from .test_cloud_actions import PLAIN_KEYS, detect_auth, detect_info, sdk
 from .test_miniprogram_flow import enrolled, grace_portrait  # noqa: F401  (fixtures)

@@ -21,7 +21,7 @@ from wx_backend.billing.models import Charge
 from wx_backend.registry import REGISTRY
 from wx_backend.registry.photo_verify import photo_template
 
-from . import talking
+from bench import lip_synth as talking
 from .conftest import GRACE_ID, GRACE_NAME, jpeg, make_merchant, make_rule
 from .test_cloud_actions import NATIVE_KEYS, detect_auth, detect_info, sdk
 

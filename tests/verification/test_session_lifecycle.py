@@ -2,6 +2,8 @@
 attempt accounting, the codes of finished / expired / exhausted tokens, bad input, rate limits."""
 from __future__ import annotations
 
+import cv2
+import numpy as np
 import pytest
 
 from miniprogram_stub.client import MiniProgramError
@@ -111,6 +113,9 @@ GREY = "grey"
     ([("-5.jpg", GREY)], None, "InvalidParameterValue"),
     ([("0.jpg", GREY)], b"RIFF....not a wav", "InvalidParameterValue"),
     ([("0.jpg", b"\xff\xd8" + b"\x00" * (600 * 1024))], None, "FailedOperation.ImageSizeTooLarge"),
+    ([("0.jpg", "truncated")], None, "FailedOperation.ImageDecodeFailed"),
+    ([("0.jpg", "png")], None, "FailedOperation.ImageDecodeFailed"),
+    ([("0.jpg", GREY), ("66.jpg", "small")], None, "InvalidParameterValue"),
     ([], None, "MissingParameter"),
 ])
 def test_bad_uploads_get_a_code_and_change_nothing(flow, mp_light, files, audio, code):
@@ -118,7 +123,10 @@ def test_bad_uploads_get_a_code_and_change_nothing(flow, mp_light, files, audio,
     f.consent()
     ch = f.challenge()
     grey = grey_capture(100)[0][1]
-    parts = [("frames", (name, grey if data == GREY else data, "image/jpeg")) for name, data in files]
+    variants = {GREY: grey, "truncated": grey[:len(grey) // 2],
+                "png": cv2.imencode(".png", np.zeros((480, 640, 3), np.uint8))[1].tobytes(),
+                "small": cv2.imencode(".jpg", np.zeros((240, 320, 3), np.uint8))[1].tobytes()}
+    parts = [("frames", (name, variants.get(data, data), "image/jpeg")) for name, data in files]
     if audio is not None:
         parts.append(("audio", ("audio.wav", audio, "audio/wav")))
     resp = f.mp.post(f"/api/biz/{mp_light}/frames", data={"nonce": ch["nonce"]}, files=parts or None)

@@ -13,11 +13,15 @@ from __future__ import annotations
 import io
 import logging
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
 from faceengine.errors import MediaError
-from faceengine.intake import IntakeLimits, decode_image
 from faceengine.liveness.capture import Audio, read_wav
 from faceengine.liveness.types import Frame
 
@@ -29,6 +33,7 @@ MAX_FRAMES = 150              # 10 s at 15 fps; the checks need ~3-5 s
 MAX_CAPTURE_MS = 20_000
 MAX_FRAME_BYTES = 512 * 1024  # a 720p JPEG at ordinary quality is ~100 KB
 MAX_AUDIO_BYTES = 2 * 1024 * 1024
+MAX_FRAME_PIXELS = 1920 * 1920
 
 
 @dataclass(frozen=True)
@@ -59,8 +64,7 @@ def parse_frames(files, form) -> FrameUpload:
         raise BadRequest("MissingParameter", "没有上传任何帧")
     if len(uploads) > MAX_FRAMES:
         raise BadRequest("InvalidParameterValue", f"最多 {MAX_FRAMES} 帧")
-    limits = IntakeLimits(max_bytes=MAX_FRAME_BYTES, max_pixels=1920 * 1920)
-    frames: list[Frame] = []
+    stamped: list[tuple[float, bytes]] = []
     seen: set[float] = set()
     for up in uploads:
         ts = _timestamp(up.filename)
@@ -70,17 +74,41 @@ def parse_frames(files, form) -> FrameUpload:
         data = up.read(MAX_FRAME_BYTES + 1)
         if len(data) > MAX_FRAME_BYTES:
             raise BadRequest("ImageSizeTooLarge")
-        try:
-            image = decode_image(data, limits=limits)
-        except MediaError:
-            raise BadRequest("ImageDecodeFailed") from None
-        frames.append(Frame(image_rgb=image, timestamp_ms=ts))
+        stamped.append((ts, data))
+    # OpenCV's decoder releases the GIL: the frames of a capture decode on both cores.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        images = list(pool.map(decode_frame, [data for _, data in stamped]))
+    if len({img.shape for img in images}) != 1:
+        raise BadRequest("InvalidParameterValue", "所有帧的尺寸必须相同")
+    frames = [Frame(image_rgb=img, timestamp_ms=ts) for (ts, _), img in zip(stamped, images)]
     frames.sort(key=lambda f: f.timestamp_ms)
     audio = None
     wav = files.get("audio")
     if wav is not None:
         audio = _parse_wav(wav.read(MAX_AUDIO_BYTES + 1))
     return FrameUpload(nonce=nonce, frames=frames, audio=audio)
+
+
+def decode_frame(data: bytes) -> np.ndarray:
+    """One camera frame: a complete JPEG (SOI ... EOI) of at most MAX_FRAME_PIXELS, as RGB uint8.
+
+    The header is read first (Pillow, no pixel decoded) so a decompression bomb costs nothing;
+    pixels are decoded by OpenCV, about twice as fast as Pillow here. Camera frames drawn on a
+    canvas carry no EXIF orientation, so none is applied.
+    """
+    if not data.startswith(b"\xff\xd8\xff") or not data.rstrip(b"\x00").endswith(b"\xff\xd9"):
+        raise BadRequest("ImageDecodeFailed", "帧必须是完整的 JPEG 图片")
+    try:
+        with Image.open(io.BytesIO(data)) as header:
+            width, height = header.size
+    except (UnidentifiedImageError, OSError, ValueError):
+        raise BadRequest("ImageDecodeFailed") from None
+    if width * height > MAX_FRAME_PIXELS:
+        raise BadRequest("ImageSizeTooLarge", "帧分辨率过大")
+    bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise BadRequest("ImageDecodeFailed")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
 def _parse_wav(data: bytes) -> Audio:

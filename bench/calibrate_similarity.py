@@ -7,9 +7,11 @@ data are too few, so the lower tail of the impostor distances is fitted with a n
 distribution by quantile regression on the lowest 5% of pairs and extrapolated.
 Prints the data counts, the fit, the empirical-vs-fitted check and the knots to paste.
 Run: .venv/bin/python bench/calibrate_similarity.py
+     .venv/bin/python bench/calibrate_similarity.py --onnx MODEL.onnx [--onnx-mean ...]  (an ONNX embedder)
 """
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -18,8 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 from scipy.stats import norm  # noqa: E402
 
-from bench.facedata import embed_photos, identity_photos, pair_distances  # noqa: E402
-from faceengine.engine import FaceEngine  # noqa: E402
+from bench.facedata import (add_engine_arguments, embed_photos, engine_from_args,  # noqa: E402
+                            identity_photos, pair_distances)
 
 TAIL_FRACTION = 0.05
 EMPIRICAL_DOWN_TO = 1e-2
@@ -51,11 +53,14 @@ def knots(impostor: np.ndarray, mu: float, sigma: float) -> list[tuple[float, fl
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser()
+    add_engine_arguments(parser)
+    args = parser.parse_args()
     photos = identity_photos()
     if not photos:
         print("../shared/facedata absent: nothing to calibrate")
         return 0
-    engine = FaceEngine().load()
+    engine = engine_from_args(args)
     embedded = embed_photos(engine, photos)
     genuine, impostor = (np.array(x) for x in pair_distances(embedded, engine.curve))
     people = len({e.photo.identity for e in embedded})
@@ -73,9 +78,10 @@ def main() -> int:
         below = int(np.sum(impostor < fit))
         print(f"| {far:g} | {sim_for_far(far):.0f} | {emp:.4f} | {fit:.4f} | {below} |")
     k = knots(impostor, mu, sigma)
-    print("\nDLIB_CURVE knots (distance, sim):")
+    print(f"\n{engine.model_id} curve knots (distance, sim; metric {engine.curve.metric}):")
     print("    distances=(" + ", ".join(f"{d:.4f}" for d, _ in k) + "),")
     print("    sims=(" + ", ".join(f"{s:.1f}" for _, s in k) + "),")
+    print("    as --onnx-knots: " + ",".join(f"{d:.4f}:{s:.1f}" for d, s in k))
     return 0
 
 

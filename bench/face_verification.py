@@ -25,7 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from bench.facedata import embed_photos, identity_photos, pair_distances  # noqa: E402
+from bench.facedata import (add_engine_arguments, embed_photos, engine_from_args,  # noqa: E402
+                            identity_photos, pair_distances)
 from faceengine.engine import FaceEngine  # noqa: E402
 from faceengine.intake import decode_image  # noqa: E402
 
@@ -103,6 +104,7 @@ def main() -> int:
                         help="score only photos that pass every quality check")
     parser.add_argument("--timing-photos", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=3)
+    add_engine_arguments(parser)
     args = parser.parse_args()
     photos = identity_photos()
     if not photos:
@@ -111,7 +113,7 @@ def main() -> int:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
     cv2.setNumThreads(1)
-    engine = FaceEngine().load()
+    engine = engine_from_args(args)
 
     embedded = embed_photos(engine, photos)
     passed = [e for e in embedded if e.quality_ok]

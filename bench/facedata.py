@@ -60,3 +60,35 @@ def pair_distances(embedded: list[Embedded], curve) -> tuple[list[float], list[f
             elif "facenet_pytorch" not in str(a.photo.path):
                 genuine.append(d)
     return genuine, impostor
+
+
+def add_engine_arguments(parser) -> None:
+    """Options to bench an operator's ONNX embedder instead of dlib."""
+    parser.add_argument("--onnx", help="ONNX embedder to use instead of dlib")
+    parser.add_argument("--onnx-size", type=int, default=112)
+    parser.add_argument("--onnx-colour", default="RGB", choices=("RGB", "BGR"))
+    parser.add_argument("--onnx-mean", type=float, nargs=3, default=(127.5, 127.5, 127.5),
+                        help="per channel, 0-255 units")
+    parser.add_argument("--onnx-std", type=float, nargs=3, default=(128.0, 128.0, 128.0))
+    parser.add_argument("--onnx-flip", action="store_true", help="average with the mirrored face")
+    parser.add_argument("--onnx-knots", help="calibrated cosine curve 'dist:sim,dist:sim,...' "
+                                             "(printed by calibrate_similarity.py --onnx)")
+
+
+def engine_from_args(args):
+    from faceengine.engine import EngineOptions, FaceEngine
+    from faceengine.onnx_embed import OnnxEmbedderOptions
+    from faceengine.similarity import SimilarityCurve
+
+    if not args.onnx:
+        return FaceEngine().load()
+    if args.onnx_knots:
+        pairs = [tuple(float(v) for v in k.split(":")) for k in args.onnx_knots.split(",")]
+        curve = SimilarityCurve(tuple(d for d, _ in pairs), tuple(s for _, s in pairs), metric="cosine")
+    else:  # uncalibrated: fine for measuring distances, meaningless as Sim
+        curve = SimilarityCurve((0.0, 2.0), (100.0, 0.0), metric="cosine")
+    opts = OnnxEmbedderOptions(path=args.onnx, curve=curve, model_id="onnx_bench",
+                               input_size=args.onnx_size, colour_order=args.onnx_colour,
+                               mean=tuple(args.onnx_mean), std=tuple(args.onnx_std),
+                               flip_average=args.onnx_flip)
+    return FaceEngine(EngineOptions(onnx_embedder=opts)).load()

@@ -40,6 +40,31 @@ def _grace():
         return np.asarray(Image.open(fh).convert("RGB"))
 
 
+def _stages(svc, app, payload, ch, frames) -> dict:
+    """Where the server's time goes for one light capture (same work as POST /frames, in-process)."""
+    from wx_backend.verification import media, verdicts
+
+    kit, engine = svc.liveness_kit.get(), svc.engine.get()
+    out = {}
+    t = time.perf_counter()
+    images = [media.decode_frame(j) for _, j in payload]
+    out["decode"] = time.perf_counter() - t
+    from faceengine.liveness.types import Frame
+    decoded = [Frame(img, ts) for img, (ts, _) in zip(images, payload)]
+    t = time.perf_counter()
+    live = verdicts.run_liveness(kit, "light", ch["challenge"], decoded, None)
+    out["liveness_with_identity"] = time.perf_counter() - t
+    plain = verdicts.LivenessKit.__new__(verdicts.LivenessKit)
+    plain.mesher, plain.identity, plain.lock = kit.mesher, None, kit.lock
+    t = time.perf_counter()
+    verdicts.run_liveness(plain, "light", ch["challenge"], decoded, None)
+    out["liveness_without_identity"] = time.perf_counter() - t
+    t = time.perf_counter()
+    engine.analyse(decoded[live.best_frames[0].index].image_rgb)
+    out["best_frame_template"] = time.perf_counter() - t
+    return {k: round(v * 1000) for k, v in out.items()}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
@@ -154,6 +179,8 @@ def main() -> int:
                     times.append(elapsed)
                     spans.append(frames[-1].timestamp_ms)
                     verdicts.append(verdict["code"])
+            if key[1] == "light":
+                results["native_light_stages_ms"] = _stages(svc, app, payload, ch, frames)
             results[label] = {"upload_to_verdict_ms_median": round(1000 * statistics.median(times)),
                               "max_ms": round(1000 * max(times)), "capture_ms": round(statistics.mean(spans)),
                               "frames": len(payload), "verdicts": verdicts}

@@ -121,17 +121,35 @@ def wav_bytes(samples: np.ndarray, rate: int = AUDIO_RATE) -> bytes:
 
 
 def webm_bytes(frames: list[Frame], audio: np.ndarray | None, fps: int = 15) -> bytes:
-    """VP8 + Opus in WebM, as Chrome's MediaRecorder writes it."""
+    """VP8 + Opus in WebM, as Chrome's / Android WeChat's MediaRecorder writes it."""
+    return encode_video(frames, audio, "webm", fps)
+
+
+def mp4_bytes(frames: list[Frame], audio: np.ndarray | None, fps: int = 15) -> bytes:
+    """H.264 + AAC in MP4, as iOS WeChat's MediaRecorder writes it (and ~10x faster to make)."""
+    return encode_video(frames, audio, "mp4", fps)
+
+
+_CODECS = {
+    # Realtime settings, as a browser encodes (libvpx's default "good" deadline is ~6x slower).
+    "webm": ("libvpx", {"deadline": "realtime", "cpu-used": "8"}, "libopus", 48000),
+    "mp4": ("libx264", {"preset": "ultrafast", "crf": "26"}, "aac", 48000),
+}
+
+
+def encode_video(frames: list[Frame], audio: np.ndarray | None, container_format: str, fps: int = 15) -> bytes:
     import av
 
+    vcodec, voptions, acodec, arate = _CODECS[container_format]
     out = io.BytesIO()
-    with av.open(out, mode="w", format="webm") as container:
-        vs = container.add_stream("libvpx", rate=fps)
+    with av.open(out, mode="w", format=container_format) as container:
+        vs = container.add_stream(vcodec, rate=fps, options=voptions)
         vs.width, vs.height, vs.pix_fmt = W, H, "yuv420p"
-        vs.bit_rate = 1_500_000
+        if vcodec == "libvpx":
+            vs.bit_rate = 1_500_000
         astream = None
         if audio is not None:
-            astream = container.add_stream("libopus", rate=48000)
+            astream = container.add_stream(acodec, rate=arate)
             astream.layout = "mono"
         for i, f in enumerate(frames):
             vf = av.VideoFrame.from_ndarray(f.image_rgb, format="rgb24")
@@ -142,7 +160,7 @@ def webm_bytes(frames: list[Frame], audio: np.ndarray | None, fps: int = 15) -> 
             container.mux(packet)
         if astream is not None:
             pcm = (np.clip(audio, -1, 1) * 32767).astype(np.int16)
-            resampler = av.AudioResampler(format="s16", layout="mono", rate=48000)
+            resampler = av.AudioResampler(format=astream.format.name, layout="mono", rate=arate)
             step = 1600
             for start in range(0, len(pcm), step):
                 af = av.AudioFrame.from_ndarray(pcm[None, start:start + step], format="s16", layout="mono")
@@ -151,6 +169,9 @@ def webm_bytes(frames: list[Frame], audio: np.ndarray | None, fps: int = 15) -> 
                 for rf in resampler.resample(af):
                     for packet in astream.encode(rf):
                         container.mux(packet)
+            for rf in resampler.resample(None):
+                for packet in astream.encode(rf):
+                    container.mux(packet)
             for packet in astream.encode(None):
                 container.mux(packet)
     return out.getvalue()

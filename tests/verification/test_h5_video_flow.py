@@ -55,11 +55,11 @@ def plain_h5(svc, enrolled):  # noqa: F811
     return merchant, make_rule(svc, merchant, "h5", "lip"), make_rule(svc, merchant, "native_h5", "lip")
 
 
-def record(portrait, code: str, seed: int) -> bytes:
+def record(portrait, code: str, seed: int, container: str = "webm") -> bytes:
     rng = random.Random(seed)
-    reading = talking.Reading.of(code, rng=rng, tail_ms=1500)       # ~5 s, as the page records
+    reading = talking.Reading.of(code, rng=rng, tail_ms=1500)       # ~4 s
     frames = talking.lip_capture(portrait, reading, rng)
-    return talking.webm_bytes(frames, talking.voiced_audio(reading, rng))
+    return talking.encode_video(frames, talking.voiced_audio(reading, rng), container)
 
 
 def test_ordinary_h5_video_is_verified_in_the_background_and_pulled(server, plain_h5, grace_portrait):  # noqa: F811

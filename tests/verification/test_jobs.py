@@ -39,13 +39,13 @@ def orphan_job(svc, session, video: bytes, code: str) -> VideoJob:
     now = utc_naive(svc.clock.now())
     attempt = attempts.start_attempt(session, "video", "user-digest", svc.clock)
     return VideoJob.create(attempt=attempt, challenge_payload=json.dumps({"code": code}),
-                           video_sealed=svc.sealer.seal(video), video_suffix=".webm", state=RUNNING,
+                           video_sealed=svc.sealer.seal(video), video_suffix=".mp4", state=RUNNING,
                            lease_until=now + dt.timedelta(seconds=jobs.LEASE_S), runs=1,
                            created_at=now, updated_at=now)
 
 
 def test_killed_workers_job_is_rerun_by_the_sweep_and_charged_once(svc, h5_session, clock, grace_portrait):  # noqa: F811
-    job = orphan_job(svc, h5_session, record(grace_portrait, "3907", 21), "3907")
+    job = orphan_job(svc, h5_session, record(grace_portrait, "3907", 21, "mp4"), "3907")
     sweep = svc.verification_tasks["sweep"]
     assert sweep() == 0                                   # the lease still holds: not lost yet
     clock.advance(jobs.LEASE_S + 1)
@@ -86,8 +86,8 @@ class TestQueuedThroughSqliteHuey:
         huey = svc.jobs.huey
         assert type(huey).__name__ == "SqliteHuey"
         issued = new_challenge(h5_session.id, "lip", svc.clock.now(), random.Random(3))
-        video = record(grace_portrait, issued.payload["code"], 22)
-        attempt = jobs.submit_video(h5_session, "user-digest", issued, video, ".webm", svc)
+        video = record(grace_portrait, issued.payload["code"], 22, "mp4")
+        attempt = jobs.submit_video(h5_session, "user-digest", issued, video, ".mp4", svc)
         job = VideoJob.get(VideoJob.attempt == attempt.id)
         assert job.state == "queued" and Attempt.get_by_id(attempt.id).state == "pending"
         assert huey.pending_count() == 1

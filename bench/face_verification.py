@@ -4,7 +4,8 @@ the median time of one verification of a 640x480 photo on one core.
 One verification = decode the JPEG bytes + detect + mesh + quality + embed + compare with a
 reference template computed beforehand (as the registry holds it). The process is pinned to
 one CPU and every library's thread pool is set to one thread.
-Run: .venv/bin/python bench/face_verification.py [--quality-only] [--timing-photos N]
+Run: .venv/bin/python bench/face_verification.py [--quality-only] [--timing-only]
+         [--dlib-backend dlib] [--onnx MODEL.onnx --onnx-knots ... (see bench/facedata.py)]
 """
 from __future__ import annotations
 
@@ -104,6 +105,7 @@ def main() -> int:
                         help="score only photos that pass every quality check")
     parser.add_argument("--timing-photos", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--timing-only", action="store_true", help="skip the score distributions")
     add_engine_arguments(parser)
     args = parser.parse_args()
     photos = identity_photos()
@@ -115,6 +117,9 @@ def main() -> int:
     cv2.setNumThreads(1)
     engine = engine_from_args(args)
 
+    if args.timing_only:
+        timing(engine, photos, args.timing_photos, args.repeats)
+        return 0
     embedded = embed_photos(engine, photos)
     passed = [e for e in embedded if e.quality_ok]
     print(f"photos {len(photos)}; with a face {len(embedded)}; passing quality {len(passed)}")

@@ -64,6 +64,8 @@ def pair_distances(embedded: list[Embedded], curve) -> tuple[list[float], list[f
 
 def add_engine_arguments(parser) -> None:
     """Options to bench an operator's ONNX embedder instead of dlib."""
+    parser.add_argument("--dlib-backend", default="onnxruntime", choices=("onnxruntime", "dlib"),
+                        help="run dlib's network converted (default) or natively")
     parser.add_argument("--onnx", help="ONNX embedder to use instead of dlib")
     parser.add_argument("--onnx-size", type=int, default=112)
     parser.add_argument("--onnx-colour", default="RGB", choices=("RGB", "BGR"))
@@ -81,7 +83,7 @@ def engine_from_args(args):
     from faceengine.similarity import SimilarityCurve
 
     if not args.onnx:
-        return FaceEngine().load()
+        return FaceEngine(EngineOptions(dlib_backend=args.dlib_backend)).load()
     if args.onnx_knots:
         pairs = [tuple(float(v) for v in k.split(":")) for k in args.onnx_knots.split(",")]
         curve = SimilarityCurve(tuple(d for d, _ in pairs), tuple(s for _, s in pairs), metric="cosine")

@@ -265,7 +265,7 @@ def main(argv=None) -> int:
         return 0
     rng = random.Random(30107)   # not the tests' seeds
     photo_mesher = FaceMesher(max_faces=1, static=True)
-    portraits = load_portraits(photo_mesher, extra=4 if args.quick else 12)
+    portraits = load_portraits(photo_mesher, extra=4 if args.quick else 10)
     print(f"{len(portraits)} real faces: {', '.join(n for n, _ in portraits)}")
     per = 1 if args.quick else 2
     latency(portraits[0][1], rng)

@@ -32,7 +32,8 @@ from .types import Code, Frame, LivenessResult
 
 @dataclass(frozen=True)
 class SilentOptions:
-    track: TrackOptions = field(default_factory=TrackOptions)
+    # Every other frame is enough: rigidity compares frames ~200 ms apart.
+    track: TrackOptions = field(default_factory=lambda: TrackOptions(mesh_every=2))
     min_duration_ms: float = 2000.0
     pair_gap_ms: float = 200.0
     # 3x the landmark jitter of a still, planar face; a 5-degree head turn moves the nose tip

@@ -92,6 +92,9 @@ def record_verdict(attempt: Attempt, verdict: Verdict, *, sealer: Sealer, clock:
     now = utc_naive(clock.now())
     session = VerificationSession.get_by_id(attempt.session_id)
     result = lookup(verdict.code)
+    masked = mask_id_number(sealer.open_text(session.id_card_sealed)) if session.id_card_sealed else ""
+    # Verdict, session state and charge commit together: a crash leaves either none of them (the
+    # job is re-run) or all of them; the charge key (BizToken:seq) is unique besides.
     with db.database.atomic():
         written = Attempt.update(
             state=DONE, code=result.tencent, live_code=lookup(verdict.live_code).tencent,
@@ -103,13 +106,8 @@ def record_verdict(attempt: Attempt, verdict: Verdict, *, sealer: Sealer, clock:
         if not written:
             return False
         sessions.settle(session, verdict.success, now)
-    masked = ""
-    if session.id_card_sealed:
-        masked = mask_id_number(sealer.open_text(session.id_card_sealed))
-    # The charge is idempotent on its key, so a crash between the verdict and here followed by a
-    # re-run charges exactly once.
-    ledger.charge(session.merchant_id, PRODUCT, f"{session.biz_token}:{attempt.seq}", result.tencent,
-                  masked, now=now, action="DetectAuth")
+        ledger.charge(session.merchant_id, PRODUCT, f"{session.biz_token}:{attempt.seq}", result.tencent,
+                      masked, now=now, action="DetectAuth")
     log.info("attempt verdict session=%s seq=%s code=%s", session.id, attempt.seq, result.tencent)
     return True
 

@@ -185,3 +185,24 @@ def test_real_group_photos_are_multiple_faces(engine, facedata):
             pytest.skip(f"{name} absent")
         report = engine.analyse(decode_image(path.read_bytes(), ), embed=False).quality
         assert QualityReason.MULTIPLE_FACES in report.reasons, name
+
+
+@pytest.mark.shared
+def test_real_blinks_are_caught_and_open_eyes_pass(engine, facedata):
+    """d3 (a woman who winks and blinks): closed-eye frames fail, most frames do not."""
+    av = pytest.importorskip("av")
+    path = facedata / "videos/liveportrait_driving/d3.mp4"
+    if not path.is_file():
+        pytest.skip("d3.mp4 absent")
+    closed = seen = 0
+    with av.open(str(path)) as container:
+        for i, frame in enumerate(container.decode(video=0)):
+            if i % 3:
+                continue
+            report = engine.analyse(frame.to_ndarray(format="rgb24"), embed=False).quality
+            seen += 1
+            closed += QualityReason.EYES_CLOSED in report.reasons
+            if i > 360:
+                break
+    assert closed >= 3
+    assert closed / seen < 0.3

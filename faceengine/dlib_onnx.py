@@ -129,7 +129,6 @@ def _read_layers(data: bytes) -> dict:
 def build_onnx(model_path: str) -> bytes:
     """Serialized ONNX model: input ``chip`` (1, 3, 150, 150) float32 of RGB pixels 0-255,
     output ``descriptor`` (1, 128)."""
-    import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     with open(model_path, "rb") as fh:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -25,6 +26,9 @@ from .embed import DlibEmbedder, FaceTemplate
 from .errors import EngineUnavailable, FaceEngineError
 from .quality import QualityOptions, QualityReport, assess
 from .similarity import DLIB_CURVE, MATCH_THRESHOLD, SimilarityCurve
+
+if TYPE_CHECKING:  # onnxruntime is imported only when an ONNX embedder is configured
+    from .onnx_embed import OnnxEmbedderOptions
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +44,7 @@ class EngineOptions:
     mesh_max_side: int = 256       # the mesh model itself runs at 192x192
     quality: QualityOptions = field(default_factory=QualityOptions)
     dlib_backend: str = "onnxruntime"  # or "dlib": same templates, ~7x slower here
-    onnx_embedder: object | None = None
+    onnx_embedder: "OnnxEmbedderOptions | None" = None
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 from ..engine import FaceEngine
 from ..errors import FaceEngineError, MediaError

@@ -47,9 +47,9 @@ def face_engine():
 
 
 @pytest.fixture(scope="session")
-def liveness_kit():
+def liveness_kit(face_engine):
     from wx_backend.verification.verdicts import LivenessKit
-    return LivenessKit()
+    return LivenessKit(face_engine)
 
 
 @pytest.fixture

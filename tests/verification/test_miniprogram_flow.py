@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import random
 
+import numpy as np
 import pytest
 
 from bench import liveness_synth as synth
@@ -155,3 +156,38 @@ def test_digit_capture_whose_voice_does_not_follow_the_lips_fails(server, mercha
     result = f.send_frames(ch["nonce"], frames, audio_wav=wav)
     assert result["passed"] is False and result["code"] == "FailedOperation.LipVoiceFail"
     assert _charges() == 0
+
+
+def test_a_capture_spliced_from_two_people_fails(server, merchant_mp, flow, grace_portrait, astronaut_rgb):
+    """The light sequence is right, but the face changes halfway (eyes aligned: the hardest splice)."""
+    mesher = FaceMesher(max_faces=1, static=True)
+    try:
+        other = synth.Portrait.from_photo(astronaut_rgb, mesher).aligned_to(grace_portrait)
+    finally:
+        mesher.close()
+    _, rule = merchant_mp
+    token = detect_auth(sdk(server, NATIVE_KEYS), rule).BizToken
+    f = flow(token)
+    f.consent()
+    ch = f.challenge()
+    rng = random.Random(5)
+    frames = synth.light_capture([grace_portrait, other], LightChallenge.from_json(ch["challenge"]),
+                                 synth.genuine_light_params(rng), rng)
+    result = f.send_frames(ch["nonce"], [(fr.timestamp_ms, jpeg(fr.image_rgb, 88)) for fr in frames])
+    assert result["passed"] is False and result["code"] == "FailedOperation.LivessDetectFake"
+    assert _charges() == 0
+
+
+def test_engine_identity_tells_people_apart(face_engine, grace_rgb, astronaut_rgb):
+    from wx_backend.verification.verdicts import EngineIdentity
+
+    identity = EngineIdentity(face_engine)
+
+    def desc(rgb):
+        box = face_engine.detect(rgb)[0]
+        return identity.descriptor(rgb, (box.x, box.y, box.w, box.h))
+
+    grace, astronaut = desc(grace_rgb), desc(astronaut_rgb)
+    flipped = desc(np.ascontiguousarray(grace_rgb[:, ::-1]))
+    assert identity.same_person(grace, flipped)
+    assert not identity.same_person(grace, astronaut)

@@ -3,7 +3,7 @@ channels: WeChat native H5 and mini-program (live frames, verdict now) and ordin
 video, verdict in the background). See docs/sessions.md.
 
 Collaborators registered here (``svc.extras``): ``session_challenges`` (database or Redis),
-``liveness_kit`` (per-process mesher + identity, loaded on first use), ``jobs`` (the application's
+``liveness_kit`` (per-process mesher + identity check on the engine, loaded on first use), ``jobs`` (the application's
 JobQueue, created here when no other feature did) and ``verification_tasks`` (enqueue-able tasks).
 CLI: ``flask --app app verification purge``.
 """
@@ -29,7 +29,7 @@ def init_app(app: Flask, svc: Services) -> None:
     from .verdicts import LivenessKit
 
     svc.extras.setdefault("session_challenges", build_store(svc.settings.redis_url))
-    svc.extras.setdefault("liveness_kit", EngineHolder(LivenessKit))
+    svc.extras.setdefault("liveness_kit", EngineHolder(lambda: LivenessKit(svc.engine.get())))
     if "jobs" not in svc.extras:
         svc.extras["jobs"] = JobQueue(build_huey(svc.settings), app)
     svc.extras["verification_tasks"] = jobs.register(svc.extras["jobs"], svc)

@@ -81,7 +81,8 @@ def main() -> int:
     print(f"\n{engine.model_id} curve knots (distance, sim; metric {engine.curve.metric}):")
     print("    distances=(" + ", ".join(f"{d:.4f}" for d, _ in k) + "),")
     print("    sims=(" + ", ".join(f"{s:.1f}" for _, s in k) + "),")
-    print("    as --onnx-knots: " + ",".join(f"{d:.4f}:{s:.1f}" for d, s in k))
+    if args.onnx:
+        print("    as --onnx-knots: " + ",".join(f"{d:.4f}:{s:.1f}" for d, s in k))
     return 0
 
 

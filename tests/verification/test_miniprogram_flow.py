@@ -16,6 +16,7 @@ import pytest
 
 from bench import liveness_synth as synth
 from faceengine.detect import FaceMesher
+from tencentcloud.faceid.v20180301 import models as m
 from faceengine.liveness.challenge import LightChallenge, new_light_challenge
 from wx_backend import db
 from wx_backend.billing.models import Charge
@@ -191,3 +192,25 @@ def test_engine_identity_tells_people_apart(face_engine, grace_rgb, astronaut_rg
     flipped = desc(np.ascontiguousarray(grace_rgb[:, ::-1]))
     assert identity.same_person(grace, flipped)
     assert not identity.same_person(grace, astronaut)
+
+
+def test_merchant_photo_of_someone_else_gives_low_similarity_and_is_charged(server, merchant_mp, flow,
+                                                                            grace_portrait, astronaut_rgb):
+    """DetectAuth with ImageBase64: the capture is compared with the merchant's photo, not the registry."""
+    import base64
+    _, rule = merchant_mp
+    client = sdk(server, NATIVE_KEYS)
+    req = m.DetectAuthRequest()
+    req.from_json_string(json.dumps({"RuleId": rule, "ImageBase64": base64.b64encode(jpeg(astronaut_rgb, 90)).decode(),
+                                     "RedirectUrl": "https://m.example.com/back"}))
+    token = client.DetectAuth(req).BizToken
+    f = flow(token)
+    f.consent()
+    ch = f.challenge()
+    result = f.send_frames(ch["nonce"], light_frames(grace_portrait, LightChallenge.from_json(ch["challenge"]), 8))
+    assert result["passed"] is False and result["code"] == "FailedOperation.CompareLowSimilarity"
+    text = detect_info(client, token, rule).Text
+    assert text.LiveStatus == 0 and text.Comparestatus == 2016 and float(text.Sim) < 70
+    assert text.CompareLibType == "业务方自有" and text.IdCard is None
+    assert [d.IsNeedCharge for d in text.LivenessDetail] == [True]
+    assert _charges() == 1

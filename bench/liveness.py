@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from bench.liveness_synth import (LightParams, Portrait, animated_capture, genuine_light_params,  # noqa: E402
+from bench.liveness_synth import (Portrait, animated_capture, genuine_light_params,  # noqa: E402
                                   light_capture, none, photo_attack, pulse, syllables)
 from faceengine.detect import FaceMesher  # noqa: E402
 from faceengine.liveness import (ActionChallenge, Audio, DlibIdentity, LipChallenge,  # noqa: E402
@@ -75,8 +75,11 @@ def load_portraits(photo_mesher, extra: int) -> list[tuple[str, Portrait]]:
                                                    .convert("RGB")), photo_mesher)),
            ("astronaut", Portrait.from_photo(data.astronaut(), photo_mesher))]
     if FACEDATA.is_dir() and extra:
-        people = sorted(p for d in ("lfw_krasserm", "azure_face", "deepface")
-                        for p in (FACEDATA / "identities" / d).iterdir() if p.is_dir())
+        # Round-robin over the sources for variety; "_" folders hold group or odd photos.
+        sources = [sorted(p for p in (FACEDATA / "identities" / d).iterdir()
+                          if p.is_dir() and not p.name.startswith("_"))
+                   for d in ("lfw_krasserm", "azure_face", "deepface")]
+        people = [s[i] for i in range(max(map(len, sources))) for s in sources if i < len(s)]
         for person in people:
             if len(out) >= 2 + extra:
                 break

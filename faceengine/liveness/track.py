@@ -168,7 +168,7 @@ def check_continuity(track: FaceTrack, frames: list[Frame], options: TrackOption
     # Stretches without a face, including the start and the end of the capture.
     present = np.array([o is not None for o in track.observations])
     ts = track.timestamps_ms
-    last = ts[0] - 0.0
+    last = ts[0]
     for t, p in zip(ts, present):
         if p:
             if t - last > options.max_gap_ms:

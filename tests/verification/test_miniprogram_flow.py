@@ -17,7 +17,7 @@ import pytest
 from bench import liveness_synth as synth
 from faceengine.detect import FaceMesher
 from tencentcloud.faceid.v20180301 import models as m
-from faceengine.liveness.challenge import LightChallenge, new_light_challenge
+from faceengine.liveness.challenge import PALETTE, LightChallenge
 from wx_backend import db
 from wx_backend.billing.models import Charge
 from wx_backend.registry import REGISTRY
@@ -102,11 +102,13 @@ def test_a_capture_made_for_another_colour_sequence_fails(server, merchant_mp, f
     f.consent()
     ch = f.challenge()
     issued = LightChallenge.from_json(ch["challenge"])
+    # Recorded for another session: a colour sequence that differs from the issued one in every slot.
     rng = random.Random(99)
-    other = new_light_challenge(rng)
-    while other.colors == issued.colors:
-        other = new_light_challenge(rng)
-    replay = LightChallenge(other.colors, issued.slot_ms)   # recorded for another session's colours
+    colours: list[str] = []
+    for shown in issued.colors:
+        colours.append(rng.choice([c for c in PALETTE if c != shown and (not colours or c != colours[-1])]))
+    other = LightChallenge(tuple(colours), issued.slot_ms)
+    replay = other
     result = f.send_frames(ch["nonce"], light_frames(grace_portrait, replay, 11))
     assert result["passed"] is False
     assert result["code"] == "FailedOperation.LivessDetectFake"

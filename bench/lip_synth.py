@@ -137,14 +137,16 @@ _CODECS = {
 }
 
 
-def encode_video(frames: list[Frame], audio: np.ndarray | None, container_format: str, fps: int = 15) -> bytes:
+def encode_video(frames: list[Frame], audio: np.ndarray | None, container_format: str, fps: int = 15,
+                 size: tuple[int, int] = (W, H)) -> bytes:
+    """Frames (all ``size`` = (width, height)) and optional 16 kHz mono audio in one container."""
     import av
 
     vcodec, voptions, acodec, arate = _CODECS[container_format]
     out = io.BytesIO()
     with av.open(out, mode="w", format=container_format) as container:
         vs = container.add_stream(vcodec, rate=fps, options=voptions)
-        vs.width, vs.height, vs.pix_fmt = W, H, "yuv420p"
+        vs.width, vs.height, vs.pix_fmt = size[0], size[1], "yuv420p"
         if vcodec == "libvpx":
             vs.bit_rate = 1_500_000
         astream = None

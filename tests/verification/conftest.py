@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import threading
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -22,6 +23,7 @@ from wx_backend.services import EXTENSION_KEY
 from wx_backend.settings import DEV_MP_APPID
 from wx_backend.verification import sessions
 
+FACEDATA_VIDEOS = Path(__file__).resolve().parents[2].parent / "shared" / "facedata" / "videos"
 GRACE_ID = "11010519491231002X"
 GRACE_NAME = "Grace Hopper"
 

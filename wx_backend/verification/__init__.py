@@ -29,7 +29,8 @@ def init_app(app: Flask, svc: Services) -> None:
     from .verdicts import LivenessKit
 
     svc.extras.setdefault("session_challenges", build_store(svc.settings.redis_url))
-    svc.extras.setdefault("liveness_kit", EngineHolder(lambda: LivenessKit(svc.engine.get())))
+    svc.extras.setdefault("liveness_kit", EngineHolder(
+        lambda: LivenessKit(svc.engine.get(), svc.settings.onnx_pad_model_path)))
     if "jobs" not in svc.extras:
         svc.extras["jobs"] = JobQueue(build_huey(svc.settings), app)
     svc.extras["verification_tasks"] = jobs.register(svc.extras["jobs"], svc)

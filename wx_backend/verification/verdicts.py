@@ -66,11 +66,15 @@ class LivenessKit:
     gunicorn worker process runs one verification at a time anyway (sync workers).
     """
 
-    def __init__(self, engine):
+    def __init__(self, engine, pad_model_path: str = ""):
         from faceengine.detect import FaceMesher
 
         self.mesher = FaceMesher(max_faces=1, static=False, refine_landmarks=False)
         self.identity = EngineIdentity(engine)
+        self.pad_model = None
+        if pad_model_path:      # the operator's presentation-attack model for the silent mode
+            from faceengine.liveness.pad_model import PadModel, PadModelOptions
+            self.pad_model = PadModel(PadModelOptions(Path(pad_model_path)))
         self.lock = threading.Lock()
 
 
@@ -111,6 +115,8 @@ def run_liveness(kit: LivenessKit, mode: str, payload: dict, frames: list[Frame]
     kwargs = {"mesher": kit.mesher, "identity": kit.identity}
     if mode == "lip":
         kwargs["audio"] = audio
+    if mode == "silent":
+        kwargs["pad_model"] = kit.pad_model
     with kit.lock:
         return verify(*args, **kwargs)
 

@@ -74,6 +74,7 @@ def test_ordinary_h5_video_is_verified_in_the_background_and_pulled(server, plai
     browser = WeChatBrowser(server, "carol")
     page = browser.open(created.Url.replace("http://testserver", server))
     assert page.status_code == 200 and "MediaRecorder" in page.text and "上传至核身服务器" in page.text
+    assert "录制的视频在得出结果后立即删除" in page.text
 
     assert browser.api("POST", f"/api/biz/{token}/consent",
                        json={"agree": True, "version": "2026-11-v1"}).status_code == 200
@@ -121,3 +122,14 @@ def test_bad_videos_are_refused_before_anything_changes(server, plain_h5, svc):
     assert status["attempts_used"] == 0 and status["state"] == "open"
     with db.database.connection_context():
         assert VideoJob.select().count() == 0
+
+
+def test_native_h5_page_for_a_whitelisted_merchant(server, svc):
+    from .test_cloud_actions import NATIVE_KEYS
+    merchant = make_merchant(svc, native=True, secret=NATIVE_KEYS)
+    rule = make_rule(svc, merchant, "native_h5", "light")
+    token = detect_auth(sdk(server, NATIVE_KEYS), rule).BizToken
+    page = WeChatBrowser(server, "grace").open(f"{server}/h5/biz/{token}")
+    assert page.status_code == 200
+    assert "getUserMedia" in page.text and '"frames"' in page.text and "MediaRecorder" not in page.text
+    assert "不保存视频" in page.text

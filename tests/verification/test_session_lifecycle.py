@@ -184,3 +184,34 @@ def test_failures_per_user_are_limited_across_sessions(svc, flow, native_merchan
     assert err.value.status == 429 and _code(err.value) == "FailedOperation.TooManyAttempts"
     clock.advance(181)
     assert f.challenge()["mode"] == "light"
+
+
+def test_concurrent_uploads_cannot_make_a_fourth_attempt(svc, vapp, mp_light):
+    import threading
+
+    from wx_backend.errors import Refused
+    from wx_backend.verification import sessions as s
+
+    with db.database.connection_context():
+        VerificationSession.update(attempts_used=2, attempts_started=2).where(
+            VerificationSession.biz_token == mp_light).execute()
+    won, refused, barrier = [], [], threading.Barrier(5)
+
+    def racer():
+        with vapp.app_context():
+            db.database.connect(reuse_if_open=True)
+            session = VerificationSession.get(VerificationSession.biz_token == mp_light)
+            barrier.wait()
+            try:
+                won.append(s.reserve_attempt(session))
+            except Refused as exc:
+                refused.append(exc.result.tencent)
+            db.database.close()
+
+    threads = [threading.Thread(target=racer) for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert won == [3] and refused == ["FailedOperation.RetryLimitExceeded"] * 4
+    assert _session(mp_light).attempts_used == 3

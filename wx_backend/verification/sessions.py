@@ -231,8 +231,8 @@ def reserve_attempt(session: VerificationSession) -> int:
                 & (VerificationSession.attempts_used < MAX_ATTEMPTS)).execute()
         fresh = VerificationSession.get_by_id(session.id)
     if updated != 1:
-        check_usable(fresh, _FarPast())
-        raise Refused("RetryLimitExceeded")
+        # Lost the race to another upload: the session finished or its attempts are used up.
+        raise Refused("BizTokenFinished" if fresh.state == FINISHED else "RetryLimitExceeded")
     session.attempts_used, session.attempts_started = fresh.attempts_used, fresh.attempts_started
     return fresh.attempts_started
 
@@ -254,10 +254,3 @@ def settle(session: VerificationSession, success: bool, now: dt.datetime) -> Non
         if done.count() >= MAX_ATTEMPTS:
             VerificationSession.update(state=EXHAUSTED, finished_at=now).where(
                 (VerificationSession.id == session.id) & (VerificationSession.state == OPEN)).execute()
-
-
-class _FarPast:
-    """A clock for re-checking a state without the expiry test deciding first."""
-
-    def now(self) -> dt.datetime:
-        return dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)

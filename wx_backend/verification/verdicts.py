@@ -169,6 +169,7 @@ def evaluate(svc, session, payload: dict, frames: list[Frame], audio: Audio | No
     except MediaError as exc:
         log.info("capture could not be used: %s", exc.code)
         raise BadRequest("ImageDecodeFailed") from None
+    # MediaPipe reports a failed graph run as RuntimeError; it enters our code here.
     except (EngineUnavailable, FaceEngineError, RuntimeError) as exc:
         log.error("liveness/compare could not evaluate: %s", type(exc).__name__)
         raise ServiceError("LivessSystemError") from None

@@ -77,14 +77,20 @@ def test_a_job_that_keeps_failing_is_given_up_uncharged(svc, h5_session, clock):
     assert _charges() == 0
 
 
-class TestQueuedThroughSqliteHuey:
-    @pytest.fixture
-    def settings(self, settings):
-        return settings.replace(huey_immediate=False)
+class TestQueuedThroughHuey:
+    """The real queue, on each storage: SQLite by default, Redis when REDIS_URL is set (skipped
+    when no Redis answers)."""
 
-    def test_web_enqueues_and_the_worker_runs_it(self, svc, h5_session, grace_portrait):  # noqa: F811
+    @pytest.fixture(params=["SqliteHuey", "RedisHuey"])
+    def settings(self, request, settings):
+        changes = {"huey_immediate": False}
+        if request.param == "RedisHuey":
+            changes["redis_url"] = request.getfixturevalue("redis_url")
+        return settings.replace(**changes)
+
+    def test_web_enqueues_and_the_worker_runs_it(self, svc, settings, h5_session, grace_portrait):  # noqa: F811
         huey = svc.jobs.huey
-        assert type(huey).__name__ == "SqliteHuey"
+        assert type(huey).__name__ == ("RedisHuey" if settings.redis_url else "SqliteHuey")
         issued = new_challenge(h5_session.id, "lip", svc.clock.now(), random.Random(3))
         video = record(grace_portrait, issued.payload["code"], 22, "mp4")
         attempt = jobs.submit_video(h5_session, "user-digest", issued, video, ".mp4", svc)

@@ -15,6 +15,7 @@ import argparse
 import functools
 import logging
 import sys
+from pathlib import Path
 from typing import Callable
 
 from huey import Huey, RedisHuey, SqliteHuey, crontab
@@ -27,6 +28,9 @@ log = logging.getLogger(__name__)
 def build_huey(settings) -> Huey:
     if settings.redis_url:
         return RedisHuey("wxfaceid", url=settings.redis_url, immediate=settings.huey_immediate)
+    if not settings.huey_immediate:
+        # SqliteHuey opens its file at construction; var/ may not exist yet on a fresh checkout.
+        Path(settings.huey_sqlite_path).parent.mkdir(parents=True, exist_ok=True)
     return SqliteHuey("wxfaceid", filename=settings.huey_sqlite_path, immediate=settings.huey_immediate)
 
 

@@ -4,7 +4,6 @@ the real face engine and liveness resources (loaded once per test session), merc
 from __future__ import annotations
 
 import datetime as dt
-import io
 import threading
 from pathlib import Path
 
@@ -52,6 +51,32 @@ def face_engine():
 def liveness_kit(face_engine):
     from wx_backend.verification.verdicts import LivenessKit
     return LivenessKit(face_engine)
+
+
+@pytest.fixture(scope="session")
+def grace_portrait(grace_rgb):
+    from bench import liveness_synth
+    from faceengine.detect import FaceMesher
+
+    mesher = FaceMesher(max_faces=1, static=True)
+    try:
+        return liveness_synth.Portrait.from_photo(grace_rgb, mesher)
+    finally:
+        mesher.close()
+
+
+@pytest.fixture
+def enrolled(svc, face_engine, grace_rgb):
+    """Grace Hopper in the authority registry (her photo's template)."""
+    import base64
+
+    from wx_backend.registry import REGISTRY
+    from wx_backend.registry.photo_verify import photo_template
+
+    with db.database.connection_context():
+        template = photo_template(face_engine, base64.b64encode(jpeg(grace_rgb, 92)).decode(),
+                                  svc.settings.max_image_bytes)
+        svc.extras[REGISTRY].put(GRACE_ID, GRACE_NAME, template.to_bytes(), template.model)
 
 
 @pytest.fixture

@@ -18,11 +18,10 @@ from wx_backend.billing.models import Charge
 from .conftest import FACEDATA_VIDEOS, jpeg, make_merchant, make_rule
 from .test_cloud_actions import PLAIN_KEYS, detect_auth, detect_info, sdk
 from .test_h5_video_flow import WeChatBrowser
-from .test_miniprogram_flow import enrolled, grace_portrait  # noqa: F401  (fixtures)
 
 
 @pytest.fixture
-def silent_rule(svc, enrolled):  # noqa: F811
+def silent_rule(svc, enrolled):
     merchant = make_merchant(svc, native=False, secret=PLAIN_KEYS)
     return make_rule(svc, merchant, "h5", "silent")
 
@@ -39,7 +38,7 @@ def run_h5(server, token: str, video: bytes, suffix: str, user: str) -> dict:
     return browser.api("GET", f"/api/biz/{token}/status").json()
 
 
-def test_video_of_a_still_photo_fails_silent_liveness(server, silent_rule, grace_portrait):  # noqa: F811
+def test_video_of_a_still_photo_fails_silent_liveness(server, silent_rule, grace_portrait):
     token = detect_auth(sdk(server, PLAIN_KEYS), silent_rule).BizToken
     rng = random.Random(2)
     frames = lip_synth.lip_capture(grace_portrait, lip_synth.Reading((), 4000), rng)   # no movement of its own

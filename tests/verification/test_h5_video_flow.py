@@ -21,7 +21,6 @@ from wx_backend.verification.models import VideoJob
 from bench import lip_synth as talking
 from .conftest import make_merchant, make_rule
 from .test_cloud_actions import PLAIN_KEYS, detect_auth, detect_info, sdk
-from .test_miniprogram_flow import enrolled, grace_portrait  # noqa: F401  (fixtures)
 
 WECHAT_UA = "Mozilla/5.0 (iPhone) AppleWebKit/605.1.15 MicroMessenger/8.0.47 NetType/WIFI"
 
@@ -50,7 +49,7 @@ class WeChatBrowser:
 
 
 @pytest.fixture
-def plain_h5(svc, enrolled):  # noqa: F811
+def plain_h5(svc, enrolled):
     merchant = make_merchant(svc, native=False, secret=PLAIN_KEYS)
     return merchant, make_rule(svc, merchant, "h5", "lip"), make_rule(svc, merchant, "native_h5", "lip")
 
@@ -62,7 +61,7 @@ def record(portrait, code: str, seed: int, container: str = "webm") -> bytes:
     return talking.encode_video(frames, talking.voiced_audio(reading, rng), container)
 
 
-def test_ordinary_h5_video_is_verified_in_the_background_and_pulled(server, plain_h5, grace_portrait):  # noqa: F811
+def test_ordinary_h5_video_is_verified_in_the_background_and_pulled(server, plain_h5, grace_portrait):
     _, h5_rule, native_rule = plain_h5
     client = sdk(server, PLAIN_KEYS)
     with pytest.raises(Exception) as refused:

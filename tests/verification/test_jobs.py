@@ -18,11 +18,10 @@ from wx_backend.verification.models import RUNNING, Attempt, VerificationSession
 
 from .conftest import make_merchant, make_rule, new_session
 from .test_h5_video_flow import record
-from .test_miniprogram_flow import enrolled, grace_portrait  # noqa: F401  (fixtures)
 
 
 @pytest.fixture
-def h5_session(svc, enrolled, app_ctx):  # noqa: F811
+def h5_session(svc, enrolled, app_ctx):
     merchant = make_merchant(svc, native=False)
     token = new_session(svc, merchant, make_rule(svc, merchant, "h5", "lip"))
     db.database.connect(reuse_if_open=True)
@@ -44,7 +43,7 @@ def orphan_job(svc, session, video: bytes, code: str) -> VideoJob:
                            created_at=now, updated_at=now)
 
 
-def test_killed_workers_job_is_rerun_by_the_sweep_and_charged_once(svc, h5_session, clock, grace_portrait):  # noqa: F811
+def test_killed_workers_job_is_rerun_by_the_sweep_and_charged_once(svc, h5_session, clock, grace_portrait):
     job = orphan_job(svc, h5_session, record(grace_portrait, "3907", 21, "mp4"), "3907")
     sweep = svc.verification_tasks["sweep"]
     assert sweep() == 0                                   # the lease still holds: not lost yet
@@ -88,7 +87,7 @@ class TestQueuedThroughHuey:
             changes["redis_url"] = request.getfixturevalue("redis_url")
         return settings.replace(**changes)
 
-    def test_web_enqueues_and_the_worker_runs_it(self, svc, settings, h5_session, grace_portrait):  # noqa: F811
+    def test_web_enqueues_and_the_worker_runs_it(self, svc, settings, h5_session, grace_portrait):
         huey = svc.jobs.huey
         assert type(huey).__name__ == ("RedisHuey" if settings.redis_url else "SqliteHuey")
         issued = new_challenge(h5_session.id, "lip", svc.clock.now(), random.Random(3))

@@ -14,37 +14,17 @@ import random
 import numpy as np
 import pytest
 
+from tencentcloud.faceid.v20180301 import models as m
+
+from bench import lip_synth as talking
 from bench import liveness_synth as synth
 from faceengine.detect import FaceMesher
-from tencentcloud.faceid.v20180301 import models as m
 from faceengine.liveness.challenge import PALETTE, LightChallenge
 from wx_backend import db
 from wx_backend.billing.models import Charge
-from wx_backend.registry import REGISTRY
-from wx_backend.registry.photo_verify import photo_template
 
-from bench import lip_synth as talking
-from .conftest import GRACE_ID, GRACE_NAME, jpeg, make_merchant, make_rule
+from .conftest import jpeg, make_merchant, make_rule
 from .test_cloud_actions import NATIVE_KEYS, detect_auth, detect_info, sdk
-
-
-@pytest.fixture(scope="module")
-def grace_portrait(grace_rgb):
-    mesher = FaceMesher(max_faces=1, static=True)
-    try:
-        return synth.Portrait.from_photo(grace_rgb, mesher)
-    finally:
-        mesher.close()
-
-
-@pytest.fixture
-def enrolled(svc, face_engine, grace_rgb):
-    """Grace Hopper in the authority registry (her photo's template)."""
-    import base64
-    with db.database.connection_context():
-        template = photo_template(face_engine, base64.b64encode(jpeg(grace_rgb, 92)).decode(),
-                                  svc.settings.max_image_bytes)
-        svc.extras[REGISTRY].put(GRACE_ID, GRACE_NAME, template.to_bytes(), template.model)
 
 
 @pytest.fixture

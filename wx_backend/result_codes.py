@@ -82,6 +82,18 @@ _TABLE: tuple[ResultCode, ...] = (
                http_status=400),
     ResultCode("FailedOperation.OAuthStateInvalid", 3108, "授权请求无效、已使用或已过期，请重新进入页面",
                http_status=403),
+    # merchant onboarding (applications, review, consoles); 41xx
+    ResultCode("InvalidParameterValue.CreditCodeInvalid", 4101, "统一社会信用代码无效", http_status=400),
+    ResultCode("InvalidParameterValue.LicenceImageInvalid", 4102, "营业执照图片须为可解码的 JPEG 或 PNG",
+               http_status=400),
+    ResultCode("InvalidParameterValue.LicenceImageTooLarge", 4103, "营业执照图片过大", http_status=413),
+    ResultCode("InvalidParameterValue.IndustryUnknown", 4104, "行业不存在", http_status=400),
+    ResultCode("InvalidParameterValue.PhoneInvalid", 4105, "联系电话格式错误", http_status=400),
+    ResultCode("InvalidParameterValue.ChannelUnknown", 4106, "渠道不存在", http_status=400),
+    ResultCode("FailedOperation.MerchantExists", 4107, "该企业已提交过申请", http_status=409),
+    ResultCode("FailedOperation.UsernameTaken", 4108, "登录名已被使用", http_status=409),
+    ResultCode("FailedOperation.ReviewStateInvalid", 4109, "当前状态不允许此操作", http_status=409),
+    ResultCode("ResourceNotFound.Merchant", 4110, "商户不存在", http_status=404),
     # engine availability
     ResultCode(_FO + "LivessSystemError", 1001, "调用活体引擎失败", http_status=500),
     ResultCode(_FO + "CompareSystemError", 1006, "调用比对引擎接口出错", http_status=500),

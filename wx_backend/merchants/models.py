@@ -79,6 +79,8 @@ class ApiCredential(BaseModel):
     secret_key_sealed = peewee.BlobField()                   # Sealer.seal of the SecretKey
     created_at = peewee.DateTimeField()
     active = peewee.BooleanField(default=True)
+    # When the SecretKey was shown (it is shown once: to the approving CLI operator or the merchant).
+    revealed_at = peewee.DateTimeField(null=True)
 
 
 class Rule(BaseModel):
@@ -90,6 +92,7 @@ class Rule(BaseModel):
     liveness_mode = peewee.CharField(max_length=16)          # one of LIVENESS_MODES
     name = peewee.CharField(max_length=100, default="")
     created_at = peewee.DateTimeField()
+    is_default = peewee.BooleanField(default=False)            # the merchant's default RuleId
 
 
 class ResourcePack(BaseModel):

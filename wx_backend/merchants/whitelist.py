@@ -102,7 +102,8 @@ class _Reader:
             out[key_node.value] = (key_node, value_node)
         return out
 
-    def fields(self, node: yaml.Node, what: str, allowed: set[str]) -> dict:
+    def fields(self, node: yaml.Node, what: str, allowed: set[str], at: yaml.Node | None = None) -> dict:
+        """``at``: the node whose line a missing field is reported on (the mapping's own key)."""
         items = self.mapping(node, what)
         for name, (key_node, _) in items.items():
             if name not in allowed:
@@ -110,7 +111,7 @@ class _Reader:
                                           f"(allowed: {', '.join(sorted(allowed))})")
         for name in sorted(allowed):
             if name not in items:
-                raise self.fail(node, f"{what}: missing field {name!r}")
+                raise self.fail(at or node, f"{what}: missing field {name!r}")
         return items
 
     def text(self, node: yaml.Node, what: str) -> str:
@@ -149,7 +150,7 @@ def parse(text: str, source: str = "<whitelist>") -> Whitelist:
     industries = []
     for ind_key, (ind_key_node, ind_node) in reader.mapping(industries_node, "industries").items():
         reader.key(ind_key_node, "industry key")
-        ind = reader.fields(ind_node, f"industry {ind_key!r}", INDUSTRY_FIELDS)
+        ind = reader.fields(ind_node, f"industry {ind_key!r}", INDUSTRY_FIELDS, ind_key_node)
         ind_name = reader.text(ind["name"][1], f"industry {ind_key!r} name")
         subs_node = ind["sub_industries"][1]
         subs = []
@@ -157,7 +158,7 @@ def parse(text: str, source: str = "<whitelist>") -> Whitelist:
                 subs_node, f"industry {ind_key!r} sub_industries").items():
             reader.key(sub_key_node, "sub-industry key")
             what = f"sub-industry {ind_key}.{sub_key}"
-            sub = reader.fields(sub_node, what, SUB_FIELDS)
+            sub = reader.fields(sub_node, what, SUB_FIELDS, sub_key_node)
             subs.append(SubIndustry(
                 key=f"{ind_key}.{sub_key}", name=reader.text(sub["name"][1], f"{what} name"),
                 qualification=reader.text(sub["qualification"][1], f"{what} qualification"),

@@ -19,4 +19,8 @@ def init_app(app: Flask, svc: Services) -> None:
     svc.extras["whitelist"] = load(svc.settings.industry_whitelist_path)
     svc.extras["sms"] = OutboxSmsGateway(svc.clock)
     from .cli import register_cli
+    from .console_merchant import bp as merchant_bp
+    from .console_review import bp as review_bp
+    app.register_blueprint(merchant_bp)
+    app.register_blueprint(review_bp)
     register_cli(app)

@@ -1,0 +1,134 @@
+"""The merchant console (/merchant): login, application form, dashboard, messages, the one-time key.
+
+A merchant sees only its own merchant: every query is filtered by the merchant of the signed-in user,
+and objects of other merchants answer 404.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from werkzeug.security import check_password_hash
+
+from .. import db
+from ..services import services
+from . import application, provisioning, usage
+from .csrf import protect
+from .deps import OnboardingDeps
+from .models import PRODUCTS, ApiCredential, InSiteMessage, MerchantUser, Rule
+
+bp = Blueprint("merchant_console", __name__, url_prefix="/merchant", template_folder="templates")
+protect(bp)
+SESSION_USER = "merchant_user_id"
+STATUS_NAMES = {"pending": "审核中", "approved": "已通过", "rejected": "未通过"}
+PRODUCT_NAMES = dict(zip(PRODUCTS, ("活体人脸核身", "活体检测", "照片人脸核身")))
+
+
+def _deps() -> OnboardingDeps:
+    return OnboardingDeps.from_services(services())
+
+
+def _current_user() -> MerchantUser | None:
+    uid = session.get(SESSION_USER)
+    return MerchantUser.get_or_none(MerchantUser.id == uid) if uid else None
+
+
+def _sign_in(user: MerchantUser) -> None:
+    session.clear()       # no fixation: a fresh session (and CSRF token) per login
+    session[SESSION_USER] = user.id
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if request.method == "POST":
+        user = MerchantUser.get_or_none(MerchantUser.username == request.form.get("username", ""))
+        if user and check_password_hash(user.password_hash, request.form.get("password", "")):
+            _sign_in(user)
+            return redirect(url_for(".dashboard"))
+        flash("登录名或密码错误")
+    return render_template("merchants/login.html", heading="商户控制台登录",
+                           apply_url=url_for(".apply"))
+
+
+@bp.post("/logout")
+def logout():
+    session.clear()
+    return redirect(url_for(".login"))
+
+
+@bp.route("/apply", methods=["GET", "POST"])
+def apply():
+    deps = _deps()
+    errors: dict[str, str] = {}
+    values = request.form if request.method == "POST" else {}
+    if request.method == "POST":
+        upload = request.files.get("licence")
+        form = application.ApplicationForm(
+            name=values.get("name", ""), uscc=values.get("uscc", ""),
+            industry_key=values.get("industry", ""), phone=values.get("phone", ""),
+            channels=tuple(request.form.getlist("channels")),
+            licence=upload.read(deps.settings.max_licence_bytes + 1) if upload else b"",
+            description=values.get("description", ""), username=values.get("username", ""),
+            password=values.get("password", ""))
+        if not form.username:
+            errors = {"username": "请设置控制台登录名和密码"}
+        else:
+            try:
+                merchant = application.submit(deps, form)
+            except application.ApplicationInvalid as exc:
+                errors = exc.errors
+            else:
+                _sign_in(MerchantUser.get(MerchantUser.merchant == merchant))
+                return redirect(url_for(".dashboard"))
+    return render_template("merchants/apply.html", errors=errors, form=values,
+                           whitelist=deps.whitelist, channel_names=application.CHANNEL_NAMES), \
+        (400 if errors else 200)
+
+
+def _dashboard(user: MerchantUser, revealed: tuple[str, str] | None = None):
+    m = user.merchant
+    return render_template(
+        "merchants/dashboard.html", m=m, status_names=STATUS_NAMES, product_names=PRODUCT_NAMES,
+        credentials=list(ApiCredential.select().where((ApiCredential.merchant == m)
+                                                      & ApiCredential.active)),
+        rules=list(Rule.select().where(Rule.merchant == m).order_by(Rule.id)),
+        packs=usage.packs(m), usage=usage.usage_lines(m), revealed=revealed,
+        messages=list(InSiteMessage.select().where(InSiteMessage.merchant == m)
+                      .order_by(InSiteMessage.id.desc())))
+
+
+@bp.get("/")
+def dashboard():
+    user = _current_user()
+    if user is None:
+        return redirect(url_for(".login"))
+    return _dashboard(user)
+
+
+@bp.post("/credentials/<int:cred_id>/reveal")
+def reveal(cred_id: int):
+    user = _current_user()
+    if user is None:
+        return redirect(url_for(".login"))
+    cred = ApiCredential.get_or_none((ApiCredential.id == cred_id)
+                                     & (ApiCredential.merchant == user.merchant_id))
+    if cred is None:
+        abort(404)
+    with db.database.atomic():
+        key = provisioning.reveal_secret_key(cred, services().sealer, _deps().now_naive())
+    if key is None:
+        flash("SecretKey 已查看过，不能再次显示")
+        return redirect(url_for(".dashboard"))
+    return _dashboard(user, revealed=(cred.secret_id, key))
+
+
+@bp.post("/messages/<int:msg_id>/read")
+def mark_read(msg_id: int):
+    user = _current_user()
+    if user is None:
+        return redirect(url_for(".login"))
+    updated = (InSiteMessage.update(read_at=_deps().now_naive())
+               .where((InSiteMessage.id == msg_id) & (InSiteMessage.merchant == user.merchant_id)
+                      & InSiteMessage.read_at.is_null()).execute())
+    if not updated and not InSiteMessage.select().where(
+            (InSiteMessage.id == msg_id) & (InSiteMessage.merchant == user.merchant_id)).exists():
+        abort(404)
+    return redirect(url_for(".dashboard"))

@@ -1,0 +1,112 @@
+"""The consoles through the Flask test client: sign-in, apply, review, approve, messages, isolation."""
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from werkzeug.security import generate_password_hash
+
+from wx_backend.merchants.models import InSiteMessage, Merchant, Reviewer
+
+
+def csrf(client, url):
+    page = client.get(url).get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def apply(client, licence, *, uscc, username, industry="finance.bank", channels=("miniprogram", "api")):
+    token = csrf(client, "/merchant/apply")
+    data = {"csrf_token": token, "name": f"{username} 有限公司", "uscc": uscc, "industry": industry,
+            "phone": "13800138000", "channels": list(channels), "description": "实名核验",
+            "username": username, "password": "password-123",
+            "licence": (io.BytesIO(licence), "licence.png")}
+    return client.post("/merchant/apply", data=data, content_type="multipart/form-data")
+
+
+def login(client, path, username, password):
+    token = csrf(client, f"{path}/login")
+    return client.post(f"{path}/login", data={"csrf_token": token, "username": username,
+                                             "password": password})
+
+
+@pytest.fixture
+def reviewer_client(app, app_ctx):
+    Reviewer.create(username="rev1", password_hash=generate_password_hash("reviewer-pass"))
+    c = app.test_client()
+    assert login(c, "/review", "rev1", "reviewer-pass").status_code == 302
+    return c
+
+
+def test_post_without_csrf_token_is_refused(client):
+    resp = client.post("/merchant/login", data={"username": "x", "password": "y"})
+    assert resp.status_code == 400
+
+
+def test_full_console_flow(app, client, reviewer_client, licence, sms):
+    resp = apply(client, licence, uscc="9144030071526726XG", username="alpha")
+    assert resp.status_code == 302
+    page = client.get("/merchant/").get_data(as_text=True)
+    assert "审核中" in page and "申请已提交" in page
+    mid = Merchant.get(Merchant.uscc == "9144030071526726XG").id
+
+    queue = reviewer_client.get("/review/").get_data(as_text=True)
+    assert "alpha 有限公司" in queue
+    detail = reviewer_client.get(f"/review/merchants/{mid}").get_data(as_text=True)
+    assert "金融许可证" in detail
+    img = reviewer_client.get(f"/review/merchants/{mid}/licence")
+    assert img.status_code == 200 and img.mimetype == "image/png" and img.data == licence
+
+    token = csrf(reviewer_client, f"/review/merchants/{mid}")
+    reviewer_client.post(f"/review/merchants/{mid}/decision",
+                         data={"csrf_token": token, "decision": "approve", "reason": ""})
+    reviewer_client.post(f"/review/merchants/{mid}/wechat",
+                         data={"csrf_token": token, "decision": "approve"})
+    reviewer_client.post(f"/review/merchants/{mid}/qps", data={"csrf_token": token, "qps": "40"})
+    m = Merchant.get_by_id(mid)
+    assert (m.status, m.wechat_review, m.qps_limit) == ("approved", "approved", 40)
+    assert len(sms.sent) == 4
+
+    page = client.get("/merchant/").get_data(as_text=True)
+    assert "已通过" in page and "AKID" in page and "小程序·光线活体" in page and "50" in page
+    reveal = re.search(r'action="(/merchant/credentials/\d+/reveal)"', page).group(1)
+    token = csrf(client, "/merchant/")
+    shown = client.post(reveal, data={"csrf_token": token}).get_data(as_text=True)
+    key = re.search(r'id="secret-key">([A-Za-z0-9]{32})<', shown).group(1)
+    again = client.post(reveal, data={"csrf_token": token}, follow_redirects=True)
+    assert key not in again.get_data(as_text=True)
+
+    msg = InSiteMessage.select().where(InSiteMessage.merchant == mid).first()
+    client.post(f"/merchant/messages/{msg.id}/read", data={"csrf_token": token})
+    assert InSiteMessage.get_by_id(msg.id).read_at is not None
+
+
+def test_bad_upload_rerenders_the_form_and_creates_nothing(client):
+    resp = apply(client, b"not an image at all", uscc="9144030071526726XG", username="alpha")
+    assert resp.status_code == 400 and "JPEG 或 PNG" in resp.get_data(as_text=True)
+    assert Merchant.select().count() == 0
+
+
+def test_a_merchant_cannot_reach_another_merchants_data(app, licence, app_ctx):
+    a, b = app.test_client(), app.test_client()
+    apply(a, licence, uscc="9144030071526726XG", username="alpha")
+    apply(b, licence, uscc="91330100799655058B", username="bravo")
+    b_id = Merchant.get(Merchant.uscc == "91330100799655058B").id
+    b_msg = InSiteMessage.get(InSiteMessage.merchant == b_id)
+
+    page = a.get("/merchant/").get_data(as_text=True)
+    assert "alpha" in page and "bravo" not in page
+    token = csrf(a, "/merchant/")
+    assert a.post(f"/merchant/messages/{b_msg.id}/read", data={"csrf_token": token}).status_code == 404
+    assert InSiteMessage.get_by_id(b_msg.id).read_at is None
+    for url in (f"/review/merchants/{b_id}", f"/review/merchants/{b_id}/licence", "/review/"):
+        resp = a.get(url)
+        assert resp.status_code == 302 and "/review/login" in resp.headers["Location"]
+
+
+def test_wrong_password_does_not_sign_in(client, licence):
+    apply(client, licence, uscc="9144030071526726XG", username="alpha")
+    other = client.application.test_client()
+    resp = login(other, "/merchant", "alpha", "wrong-password")
+    assert resp.status_code == 200 and "错误" in resp.get_data(as_text=True)
+    assert other.get("/merchant/").status_code == 302

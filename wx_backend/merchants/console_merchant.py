@@ -5,7 +5,8 @@ and objects of other merchants answer 404.
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import (Blueprint, abort, flash, make_response, redirect, render_template, request, session,
+                   url_for)
 from werkzeug.security import check_password_hash
 
 from .. import db
@@ -117,7 +118,9 @@ def reveal(cred_id: int):
     if key is None:
         flash("SecretKey 已查看过，不能再次显示")
         return redirect(url_for(".dashboard"))
-    return _dashboard(user, revealed=(cred.secret_id, key))
+    resp = make_response(_dashboard(user, revealed=(cred.secret_id, key)))
+    resp.headers["Cache-Control"] = "no-store"     # the key must not linger in caches or history
+    return resp
 
 
 @bp.post("/messages/<int:msg_id>/read")

@@ -93,3 +93,7 @@ def test_reviewer_create_and_demo_seed_is_idempotent(run):
     assert first["secret_key"] == second["secret_key"] and first["rule_id"] == second["rule_id"]
     assert {r["liveness_mode"] for r in first["rules"]} == {"light", "lip", "action", "silent"}
     assert Merchant.select().count() == 1
+    from wx_backend.merchants.models import ApiCredential
+    from wx_backend.services import services
+    cred = ApiCredential.get(ApiCredential.secret_id == first["secret_id"])
+    assert services().sealer.open_text(cred.secret_key_sealed) == first["secret_key"]

@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from .emulator_state import SCOPES, WeChatWorld, WxError
+from .emulator_state import MP, OA, SCOPES, WeChatWorld, WxError
 from .wxa_encrypt import encrypt_user_data
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ class EmulatorApp:
         appid, redirect_uri, scope = a.get("appid", ""), a.get("redirect_uri", ""), a.get("scope", "")
         state, user = a.get("state", ""), a.get("user") or DEFAULT_USER
         problem = None
-        if appid not in self.world.apps or self.world.apps[appid].kind != "official_account":
+        if appid not in self.world.apps or self.world.apps[appid].kind != OA:
             problem = "10016 appid 参数错误"
         elif urlsplit(redirect_uri).scheme not in ("http", "https") or not urlsplit(redirect_uri).netloc:
             problem = "10003 redirect_uri 参数错误"
@@ -96,7 +96,7 @@ class EmulatorApp:
                          400)
         # snsapi_base is silent in WeChat; snsapi_userinfo asks, unless the tester says auto=1.
         if scope == "snsapi_base" or a.get("auto") == "1" or a.get("confirm") == "1":
-            code = self.world.issue_code(appid, user, scope)
+            code = self.world.issue_code(appid, user, scope, kind=OA)
             return Response(status=302, headers={"Location": _with_query(redirect_uri, code=code,
                                                                          state=state)})
         hidden = "".join(
@@ -152,8 +152,9 @@ class EmulatorApp:
 
     def on_dev_login(self, request: Request) -> Response:
         body = self._body(request)
+        # wx.login exists only in mini-programs.
         return _json({"code": self.world.issue_code(str(body.get("appid") or ""),
-                                                    str(body.get("user") or DEFAULT_USER))})
+                                                    str(body.get("user") or DEFAULT_USER), kind=MP)})
 
     def on_dev_profile(self, request: Request) -> Response:
         body = self._body(request)

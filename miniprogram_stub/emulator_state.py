@@ -202,12 +202,12 @@ class WeChatWorld:
         return entry
 
     # -- the phone's side -------------------------------------------------------------------
-    def issue_code(self, appid: str, user: str, scope: str = "") -> str:
+    def issue_code(self, appid: str, user: str, scope: str = "", kind: str | None = None) -> str:
         """What wx.login() (mini-program) or the authorize page (official account) hands out."""
         if not user:
             raise WxError(47001, "user missing")
         with self._lock:
-            self._app(appid)
+            self._app(appid, kind)
             self._users.setdefault(appid, set()).add(user)
             code = secrets.token_hex(16)
             self._codes[code] = _Code(appid, user, scope, self._now())

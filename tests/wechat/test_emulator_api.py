@@ -160,3 +160,9 @@ def test_the_emulator_does_not_import_the_service():
             "bad = [m for m in sys.modules if m.split('.')[0] == 'wx_backend']; "
             "sys.exit(1 if bad else 0)")
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
+
+
+def test_wx_login_is_for_mini_programs_only(emulator):
+    resp = requests.post(f"{emulator.base_url}/__emulator__/wx.login",
+                         json={"appid": DEV_OA_APPID, "user": "alice"}, timeout=5)
+    assert resp.json()["errcode"] == 40013

@@ -9,8 +9,9 @@ threads = 2
 timeout = 60
 graceful_timeout = 10
 accesslog = "-"
-# Query strings can carry OAuth codes and states: log the path only.
+# Query strings can carry OAuth codes and states: log the path only, with BizTokens cut short.
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
+logger_class = "wx_backend.access_log.RedactingLogger"
 
 
 def post_worker_init(worker):

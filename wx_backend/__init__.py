@@ -61,10 +61,12 @@ def _configure(app: Flask, settings: Settings) -> None:
 
 
 def _default_engine_factory(settings: Settings):
-    def build():
-        from .engine_factory import build_engine
-        return build_engine(settings)
-    return build
+    """Checks the engine configuration now (a bad ONNX spec stops start-up); loads models later."""
+    from faceengine.engine import FaceEngine
+    from .engine_factory import engine_options
+
+    options = engine_options(settings)
+    return lambda: FaceEngine(options).load()
 
 
 def _register_extensions(app: Flask, settings: Settings, clock: Clock | None) -> Services:

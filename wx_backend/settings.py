@@ -102,6 +102,8 @@ class Settings:
     holidays: tuple[dt.date, ...] = ()
     # Optional operator-supplied models (paths); the product works without them.
     onnx_embedder_path: str = ""
+    # JSON input spec and calibrated curve of that embedder; see wx_backend/engine_factory.py.
+    onnx_embedder_spec: str = ""
     onnx_pad_model_path: str = ""
     mp_session_ttl_s: int = 7200
     h5_session_ttl_s: int = 7200
@@ -153,6 +155,7 @@ class Settings:
             industry_whitelist_path=env.get("INDUSTRY_WHITELIST", d.industry_whitelist_path),
             holidays=_dates(env, "HOLIDAYS"),
             onnx_embedder_path=env.get("ONNX_EMBEDDER_PATH", ""),
+            onnx_embedder_spec=env.get("ONNX_EMBEDDER_SPEC", ""),
             onnx_pad_model_path=env.get("ONNX_PAD_MODEL_PATH", ""),
             mp_session_ttl_s=_int(env, "MP_SESSION_TTL_S", d.mp_session_ttl_s),
             h5_session_ttl_s=_int(env, "H5_SESSION_TTL_S", d.h5_session_ttl_s),

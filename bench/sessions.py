@@ -42,7 +42,8 @@ def _grace():
 
 def _stages(svc, app, payload, ch, frames) -> dict:
     """Where the server's time goes for one light capture (same work as POST /frames, in-process)."""
-    from wx_backend.verification import media, verdicts
+    from wx_backend import liveness
+    from wx_backend.verification import media
 
     kit, engine = svc.liveness_kit.get(), svc.engine.get()
     out = {}
@@ -52,12 +53,12 @@ def _stages(svc, app, payload, ch, frames) -> dict:
     from faceengine.liveness.types import Frame
     decoded = [Frame(img, ts) for img, (ts, _) in zip(images, payload)]
     t = time.perf_counter()
-    live = verdicts.run_liveness(kit, "light", ch["challenge"], decoded, None)
+    live = liveness.run_liveness(kit, "light", ch["challenge"], decoded, None)
     out["liveness_with_identity"] = time.perf_counter() - t
-    plain = verdicts.LivenessKit.__new__(verdicts.LivenessKit)
-    plain.mesher, plain.identity, plain.lock = kit.mesher, None, kit.lock  # no identity check
+    plain = liveness.LivenessKit.__new__(liveness.LivenessKit)
+    plain.mesher, plain.identity, plain.lock, plain.pad_model = kit.mesher, None, kit.lock, None  # no identity check
     t = time.perf_counter()
-    verdicts.run_liveness(plain, "light", ch["challenge"], decoded, None)
+    liveness.run_liveness(plain, "light", ch["challenge"], decoded, None)
     out["liveness_without_identity"] = time.perf_counter() - t
     t = time.perf_counter()
     engine.analyse(decoded[live.best_frames[0].index].image_rgb)

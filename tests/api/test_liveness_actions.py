@@ -41,9 +41,9 @@ def _usage(merchant):
 def test_live_code_is_accepted_once(faceid, merchant, enrolled, still_video):
     code = faceid.GetLiveCode(models.GetLiveCodeRequest()).LiveCode
     first = faceid.LivenessRecognition(_recognition("LIP", still_video, code))
-    # A still picture never passes, whatever the lip check's reason (or LivessSystemError while the LIP
-    # checker is absent from the build): not billable either way.
-    assert not lookup(first.Result).billable, first.Result
+    # A still picture's lips never move: the lip check's own verdict, not billable.
+    assert first.Result == "FailedOperation.LipMoveSmall", first.Description
+    assert not lookup(first.Result).billable
     with pytest.raises(TencentCloudSDKException) as again:
         faceid.LivenessRecognition(_recognition("LIP", still_video, code))
     assert again.value.code == "FailedOperation.ChallengeExpired"
@@ -66,12 +66,15 @@ def test_action_sequence_must_have_been_issued(faceid, merchant, enrolled, still
         faceid.LivenessRecognition(_recognition("ACTION", still_video, other))
     assert info.value.code == "FailedOperation.ChallengeExpired"
     result = faceid.LivenessRecognition(_recognition("ACTION", still_video, seq))
+    first_action = {"1": "FailedOperation.ActionOpenMouth", "2": "FailedOperation.ActionCloseEye"}[seq[0]]
+    assert result.Result == first_action, result.Description
     assert not lookup(result.Result).billable
 
 
 def test_still_photo_is_not_live_and_not_charged(faceid, merchant, enrolled, still_video):
     resp = faceid.LivenessRecognition(_recognition("SILENT", still_video))
-    assert resp.Result != "Success" and not lookup(resp.Result).billable
+    assert resp.Result in ("FailedOperation.SilentDetectFail", "FailedOperation.LivessDetectFake"), resp.Result
+    assert not lookup(resp.Result).billable
     assert resp.BestFrameList is None
     assert _usage(merchant) == [("LivenessRecognition", resp.Result, False)]
 
@@ -108,16 +111,7 @@ def test_liveness_compare_refuses_a_photo_without_face_before_the_video(faceid, 
 GRID = FACEDATA / "videos" / "grid_lipnet"
 
 
-def _silent_available() -> bool:
-    try:
-        from faceengine.liveness import silent  # noqa: F401
-    except ImportError:
-        return False
-    return hasattr(silent, "verify_silent")
-
-
 @pytest.mark.shared
-@pytest.mark.skipif(not _silent_available(), reason="faceengine.liveness.silent.verify_silent not built yet")
 def test_liveness_compare_on_real_talking_clips(faceid, merchant):
     """GRID: id2_vcd_swwp2s and pwij3p are the same man, bbaf2n someone else (MANIFEST.md)."""
     import base64

@@ -49,7 +49,7 @@ def face_engine():
 
 @pytest.fixture(scope="session")
 def liveness_kit(face_engine):
-    from wx_backend.verification.verdicts import LivenessKit
+    from wx_backend.liveness import LivenessKit
     return LivenessKit(face_engine)
 
 

@@ -21,27 +21,24 @@ from pathlib import Path
 from PIL import Image
 
 from faceengine.errors import EngineUnavailable, FaceEngineError, MediaError
+from faceengine.liveness.capture import read_video, read_video_audio
 
 from ..errors import BadRequest, ServiceError
+from ..liveness import VIDEO_MAX_FPS, VIDEO_MAX_FRAMES, kit_holder, result_for, run_liveness
 from ..registry import REGISTRY
 from ..registry.photo_verify import PhotoVerdict, Rejected, compare, identity_reference, photo_template
 from ..registry.store import today
-from ..result_codes import BY_TENCENT, ResultCode, lookup
 from .challenges import ACTION_ORDERS, ACTION_SEQUENCE, CHALLENGES, LIVE_CODE
-from .liveness_port import MODES, VideoLiveness
 from .photo_actions import engine_or_verdict, refuse_encryption, require_str
 from .registry import ActionContext, action
 
 log = logging.getLogger(__name__)
 
-LIVENESS = "video_liveness"
+# Cloud LivenessType -> (faceengine mode, the challenge's JSON key).
+MODES = {"LIP": ("lip", "code"), "ACTION": ("action", "sequence"), "SILENT": ("silent", None)}
 # Leading bytes of the accepted containers.
 _MP4_BRANDS = (b"ftyp",)
 _WEBM_MAGIC = b"\x1a\x45\xdf\xa3"
-
-
-def _liveness(ctx: ActionContext) -> VideoLiveness:
-    return ctx.services.extras[LIVENESS]
 
 
 def _best_frame_num(params: dict) -> int:
@@ -107,14 +104,6 @@ def _video_bytes(params: dict, max_encoded: int) -> bytes:
     return data
 
 
-def _liveness_code(code: str) -> ResultCode:
-    full = "FailedOperation." + code
-    if full in BY_TENCENT:
-        return BY_TENCENT[full]
-    log.info("liveness code %s has no table entry; reported as LivessDetectFail", code)
-    return lookup("FailedOperation.LivessDetectFail")
-
-
 def _jpeg_b64(image_rgb) -> str:
     buf = io.BytesIO()
     Image.fromarray(image_rgb).save(buf, format="JPEG", quality=90)
@@ -123,17 +112,23 @@ def _jpeg_b64(image_rgb) -> str:
 
 def _run_liveness(ctx: ActionContext, mode: str, challenge: str, video: bytes):
     """(LivenessResult, frames); raises Rejected for undecodable media and engine failures."""
+    engine_mode, key = MODES[mode]
+    payload = {key: challenge} if key else {}
     with tempfile.TemporaryDirectory(prefix="wxf-video-") as tmp:
         path = Path(tmp) / "capture"
         path.write_bytes(video)
         try:
-            return _liveness(ctx).check(mode, path, challenge)
+            frames = read_video(path, max_fps=VIDEO_MAX_FPS, max_frames=VIDEO_MAX_FRAMES)
+            audio = read_video_audio(path) if engine_mode == "lip" else None
+            kit = kit_holder(ctx.services).get()
+            return run_liveness(kit, engine_mode, payload, frames, audio), frames
         except MediaError:
             raise Rejected("FailedOperation.LipVideoInvalid") from None
         except EngineUnavailable as exc:
             log.error("liveness unavailable: %s", exc)
             raise Rejected("FailedOperation.LivessSystemError") from None
-        except FaceEngineError as exc:
+        # MediaPipe reports a failed graph run as RuntimeError; it enters our code here.
+        except (FaceEngineError, RuntimeError) as exc:
             log.error("liveness could not evaluate: %s", type(exc).__name__)
             raise Rejected("FailedOperation.LivessUnknownError") from None
 
@@ -154,7 +149,7 @@ def _verify(ctx: ActionContext, params: dict, reference_of) -> dict:
             raise Rejected(early.result.tencent)
         result, frames = _run_liveness(ctx, mode, challenge, video)
         if not result.passed:
-            verdict = PhotoVerdict(_liveness_code(result.code))
+            verdict = PhotoVerdict(result_for(result.code))
         else:
             best = [frames[b.index].image_rgb for b in result.best_frames if 0 <= b.index < len(frames)]
             if not best:

@@ -15,7 +15,6 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from ..engine_holder import EngineHolder
 from ..services import Services
 
 verification_cli = AppGroup("verification", help="Verification sessions.")
@@ -26,11 +25,10 @@ def init_app(app: Flask, svc: Services) -> None:
     from . import jobs, pages, views
     from ..jobs import JobQueue, build_huey
     from .challenges import build_store
-    from .verdicts import LivenessKit
+    from ..liveness import kit_holder
 
     svc.extras.setdefault("session_challenges", build_store(svc.settings.redis_url))
-    svc.extras.setdefault("liveness_kit", EngineHolder(
-        lambda: LivenessKit(svc.engine.get(), svc.settings.onnx_pad_model_path)))
+    kit_holder(svc)
     if "jobs" not in svc.extras:
         svc.extras["jobs"] = JobQueue(build_huey(svc.settings), app)
     svc.extras["verification_tasks"] = jobs.register(svc.extras["jobs"], svc)

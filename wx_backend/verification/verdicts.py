@@ -9,116 +9,27 @@ input (the attempt is voided, nothing charged), a model that cannot run is Lives
 """
 from __future__ import annotations
 
-import importlib
 import logging
-import threading
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from faceengine.errors import EngineUnavailable, FaceEngineError, MediaError
-from faceengine.liveness import challenge as fc
 from faceengine.liveness.capture import Audio, read_video, read_video_audio
-from faceengine.liveness.types import Frame, LivenessResult
+from faceengine.liveness.types import Frame
 
 from ..errors import BadRequest, ServiceError
+from ..liveness import VIDEO_MAX_FPS, VIDEO_MAX_FRAMES, result_for, run_liveness
 from ..registry import REGISTRY
 from ..registry import photo_verify
 from ..registry.store import today
-from ..result_codes import UnknownResultCode, lookup
+from ..result_codes import lookup
 from .attempts import Verdict
 
 log = logging.getLogger(__name__)
 
-# faceengine liveness codes without a row of their own in the result-code table.
-_LIVENESS_CODES = {"LipDigitFail": "LipVoiceRecognize", "ReflectionTooShort": "ReflectionFail"}
 BEST_FRAME_JPEG_QUALITY = 90
-
-
-class EngineIdentity:
-    """``faceengine.liveness.FaceIdentity`` on the face engine's own embedder.
-
-    The liveness track's same-person check (start, best and end frame of a capture) then runs the
-    network the comparison runs (dlib's ResNet through onnxruntime by default, ~25 ms a face here,
-    against ~190 ms for dlib's own runtime) and decides at the product's operating point
-    (Sim >= 70, FAR 1/1,000), so a splice of two people fails the same test a comparison would.
-    """
-
-    def __init__(self, engine):
-        self._engine = engine
-
-    def descriptor(self, image_rgb: np.ndarray, box_xywh: tuple[float, float, float, float]):
-        from faceengine.detect import FaceBox
-
-        x, y, w, h = box_xywh
-        box = FaceBox(float(x), float(y), float(w), float(h), 1.0, np.zeros((6, 2), np.float32))
-        return self._engine.template(image_rgb, box)
-
-    def same_person(self, a, b) -> bool:
-        return self._engine.compare(a, b) >= self._engine.match_threshold
-
-
-class LivenessKit:
-    """Per-process liveness resources: a tracking face mesher and the identity check.
-
-    A capture is one tracking sequence on the mesher, so captures are serialised by a lock; a
-    gunicorn worker process runs one verification at a time anyway (sync workers).
-    """
-
-    def __init__(self, engine, pad_model_path: str = ""):
-        from faceengine.detect import FaceMesher
-
-        self.mesher = FaceMesher(max_faces=1, static=False, refine_landmarks=False)
-        self.identity = EngineIdentity(engine)
-        self.pad_model = None
-        if pad_model_path:      # the operator's presentation-attack model for the silent mode
-            from faceengine.liveness.pad_model import PadModel, PadModelOptions
-            self.pad_model = PadModel(PadModelOptions(Path(pad_model_path)))
-        self.lock = threading.Lock()
-
-
-def liveness_code(code: str) -> str:
-    try:
-        return lookup(_LIVENESS_CODES.get(code, code)).tencent
-    except UnknownResultCode:
-        log.error("liveness returned a code outside the table: %s", code)
-        return lookup("LivessUnknownError").tencent
-
-
-# Mode -> (faceengine.liveness module, verify function, challenge class or None).
-_CHECKS = {
-    "light": ("light", "verify_light", fc.LightChallenge),
-    "lip": ("lip", "verify_lip", fc.LipChallenge),
-    "action": ("action", "verify_action", fc.ActionChallenge),
-    "silent": ("silent", "verify_silent", None),
-}
-
-
-def _checker(mode: str):
-    module_name, func_name, _ = _CHECKS[mode]
-    try:
-        return getattr(importlib.import_module(f"faceengine.liveness.{module_name}"), func_name)
-    except (ImportError, AttributeError):
-        # A mode whose check is not in this build cannot be evaluated: never a made-up verdict.
-        raise EngineUnavailable(f"liveness mode {mode} is not available in this build") from None
-
-
-def run_liveness(kit: LivenessKit, mode: str, payload: dict, frames: list[Frame],
-                 audio: Audio | None) -> LivenessResult:
-    """The mode's check on one capture (``payload``: the issued challenge's JSON)."""
-    if mode not in _CHECKS:
-        raise ValueError(f"unknown liveness mode {mode!r}")
-    verify = _checker(mode)
-    challenge_cls = _CHECKS[mode][2]
-    args = [frames] if challenge_cls is None else [frames, challenge_cls.from_json(payload)]
-    kwargs = {"mesher": kit.mesher, "identity": kit.identity}
-    if mode == "lip":
-        kwargs["audio"] = audio
-    if mode == "silent":
-        kwargs["pad_model"] = kit.pad_model
-    with kit.lock:
-        return verify(*args, **kwargs)
 
 
 def _jpeg(image_rgb: np.ndarray) -> bytes:
@@ -145,7 +56,7 @@ def evaluate(svc, session, payload: dict, frames: list[Frame], audio: Audio | No
         engine = svc.engine.get()
         kit = svc.liveness_kit.get()
         live = run_liveness(kit, session.liveness_mode, payload, frames, audio)
-        live_code = liveness_code(live.code)
+        live_code = result_for(live.code).tencent
         if not live.passed:
             return Verdict(code=live_code, live_code=live_code, liveness_score=live.score)
         if not live.best_frames:
@@ -186,7 +97,7 @@ def evaluate_frames(svc, session, payload: dict, frames: list[Frame], audio: Aud
 
 def evaluate_video(svc, session, payload: dict, path: Path) -> Verdict:
     try:
-        frames = read_video(path)
+        frames = read_video(path, max_fps=VIDEO_MAX_FPS, max_frames=VIDEO_MAX_FRAMES)
         audio = read_video_audio(path) if session.liveness_mode == "lip" else None
     except MediaError as exc:
         log.info("video could not be decoded: %s", exc.code)

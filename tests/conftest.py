@@ -15,6 +15,37 @@ SHARED = ROOT.parent / "shared"
 FACEDATA = SHARED / "facedata"
 
 
+# -- real faces and the real engine, shared by every test directory ----------------------------
+@pytest.fixture(scope="session")
+def face_engine():
+    """One FaceEngine for the whole test session (models load once, as in a worker process)."""
+    from faceengine.engine import FaceEngine
+
+    engine = FaceEngine().load()
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="session")
+def grace_rgb():
+    """Grace Hopper, 512x600 RGB (matplotlib sample data)."""
+    import numpy as np
+    from matplotlib import cbook
+    from PIL import Image
+
+    with cbook.get_sample_data("grace_hopper.jpg") as fh:
+        return np.asarray(Image.open(fh).convert("RGB"))
+
+
+@pytest.fixture(scope="session")
+def astronaut_rgb():
+    """Eileen Collins, 512x512 RGB (scikit-image sample data)."""
+    import numpy as np
+    from skimage import data
+
+    return np.ascontiguousarray(data.astronaut())
+
+
 def pytest_collection_modifyitems(config, items):
     if not FACEDATA.is_dir():
         skip = pytest.mark.skip(reason=f"{FACEDATA} is absent (shared test material)")

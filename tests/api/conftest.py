@@ -36,25 +36,6 @@ def jpeg_b64(rgb: np.ndarray, quality: int = 90) -> str:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-@pytest.fixture(scope="session")
-def grace_rgb() -> np.ndarray:
-    import matplotlib.cbook
-    with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as fh:
-        return np.asarray(Image.open(fh).convert("RGB"))
-
-
-@pytest.fixture(scope="session")
-def astronaut_rgb() -> np.ndarray:
-    import skimage.data
-    return np.ascontiguousarray(skimage.data.astronaut())
-
-
-@pytest.fixture(scope="session")
-def face_engine():
-    from faceengine.engine import FaceEngine
-    return FaceEngine().load()
-
-
 @pytest.fixture
 def clock() -> FrozenClock:
     """Starts at the real time: the official SDK signs with the machine's clock. Tests move it by hand."""

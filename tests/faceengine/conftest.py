@@ -15,28 +15,8 @@ FACEDATA = ROOT.parent / "shared" / "facedata"
 
 
 @pytest.fixture(scope="session")
-def engine() -> FaceEngine:
-    eng = FaceEngine().load()
-    yield eng
-    eng.close()
-
-
-@pytest.fixture(scope="session")
-def grace_rgb() -> np.ndarray:
-    """Grace Hopper, 512x600 RGB (matplotlib sample data)."""
-    from matplotlib import cbook
-
-    with cbook.get_sample_data("grace_hopper.jpg") as fh:
-        data = np.frombuffer(fh.read(), np.uint8)
-    return cv2.cvtColor(cv2.imdecode(data, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
-
-
-@pytest.fixture(scope="session")
-def astronaut_rgb() -> np.ndarray:
-    """Eileen Collins, 512x512 RGB (scikit-image sample data)."""
-    from skimage import data
-
-    return np.ascontiguousarray(data.astronaut())
+def engine(face_engine) -> FaceEngine:
+    return face_engine
 
 
 @pytest.fixture(scope="session")

@@ -64,10 +64,9 @@ def test_mask():
     assert mask_id_number("") == ""
 
 
-@pytest.fixture(scope="module")
-def engine():
-    from faceengine.engine import FaceEngine
-    return FaceEngine().load()
+@pytest.fixture
+def engine(face_engine):
+    return face_engine
 
 
 @pytest.fixture

@@ -28,26 +28,6 @@ GRACE_NAME = "Grace Hopper"
 
 
 @pytest.fixture(scope="session")
-def grace_rgb() -> np.ndarray:
-    import matplotlib.cbook
-    from PIL import Image
-    with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as fh:
-        return np.asarray(Image.open(fh).convert("RGB"))
-
-
-@pytest.fixture(scope="session")
-def astronaut_rgb() -> np.ndarray:
-    import skimage.data
-    return np.ascontiguousarray(skimage.data.astronaut())
-
-
-@pytest.fixture(scope="session")
-def face_engine():
-    from faceengine.engine import FaceEngine
-    return FaceEngine().load()
-
-
-@pytest.fixture(scope="session")
 def liveness_kit(face_engine):
     from wx_backend.liveness import LivenessKit
     return LivenessKit(face_engine)

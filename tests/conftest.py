@@ -1,6 +1,7 @@
 """Composed fixtures: settings -> clock -> app -> client. Real SQLite on disk, an injected clock."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from pathlib import Path
 
@@ -162,9 +163,9 @@ def emulator(clock):
         yield emu
 
 
-@pytest.fixture
-def live_server(app):
-    """The app served over real HTTP on an ephemeral loopback port (threaded); yields its base URL."""
+@contextlib.contextmanager
+def serve(app):
+    """Serve a WSGI app over real HTTP on an ephemeral loopback port (threaded); yields host:port."""
     import threading
 
     from werkzeug.serving import make_server
@@ -173,8 +174,15 @@ def live_server(app):
                               name="live-server", daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield f"127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served over real HTTP; yields its base URL."""
+    with serve(app) as address:
+        yield f"http://{address}"

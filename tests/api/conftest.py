@@ -8,12 +8,10 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import io
-import threading
 
 import numpy as np
 import pytest
 from PIL import Image
-from werkzeug.serving import make_server
 
 from wx_backend import db
 from wx_backend.clock import FrozenClock, utc_naive
@@ -22,7 +20,7 @@ from wx_backend.merchants.models import APPROVED, ApiCredential, Merchant, Resou
 from wx_backend.registry import REGISTRY
 from wx_backend.services import EXTENSION_KEY
 
-from ..conftest import FACEDATA  # noqa: F401  (re-exported for the tests)
+from ..conftest import FACEDATA, serve  # noqa: F401  (FACEDATA re-exported for the tests)
 
 GRACE_ID = "11010519491231002X"     # a GB 11643-valid number (check character X)
 GRACE_NAME = "Grace Hopper"
@@ -55,13 +53,9 @@ def svc(api_app):
 
 @pytest.fixture
 def server(api_app):
-    """The app on a real loopback HTTP port, threaded (several requests at once)."""
-    srv = make_server("127.0.0.1", 0, api_app, threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield f"127.0.0.1:{srv.server_port}"
-    srv.shutdown()
-    thread.join(timeout=5)
+    """The app on a real loopback HTTP port, threaded (several requests at once); yields host:port."""
+    with serve(api_app) as address:
+        yield address
 
 
 def make_merchant(svc, *, name="测试商户", secret_id="AKIDtestmerchant0001", secret_key="test-secret-key-0001",

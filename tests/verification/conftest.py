@@ -4,13 +4,11 @@ the real face engine and liveness resources (loaded once per test session), merc
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from werkzeug.serving import make_server
 
 from miniprogram_stub.client import MiniProgramClient
 from miniprogram_stub.verify_client import VerifyFlow
@@ -21,6 +19,8 @@ from wx_backend.merchants.models import APPROVED, ApiCredential, Merchant, Resou
 from wx_backend.services import EXTENSION_KEY
 from wx_backend.settings import DEV_MP_APPID
 from wx_backend.verification import sessions
+
+from ..conftest import serve
 
 FACEDATA_VIDEOS = Path(__file__).resolve().parents[2].parent / "shared" / "facedata" / "videos"
 GRACE_ID = "11010519491231002X"
@@ -85,13 +85,8 @@ def svc(vapp):
 
 @pytest.fixture
 def server(vapp):
-    srv = make_server("127.0.0.1", 0, vapp, threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.server_port}"
-    srv.shutdown()
-    srv.server_close()
-    thread.join(timeout=5)
+    with serve(vapp) as address:
+        yield f"http://{address}"
 
 
 _counter = iter(range(10**6))

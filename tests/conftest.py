@@ -164,12 +164,13 @@ def emulator(clock):
 
 
 @contextlib.contextmanager
-def serve(app):
-    """Serve a WSGI app over real HTTP on an ephemeral loopback port (threaded); yields host:port."""
+def serve(app, port: int = 0):
+    """Serve a WSGI app over real HTTP on loopback (an ephemeral port by default, threaded); yields
+    host:port."""
     import threading
 
     from werkzeug.serving import make_server
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
                               name="live-server", daemon=True)
     thread.start()

@@ -1,0 +1,154 @@
+"""The H5 capture pages in a real headless Chromium: OAuth through the emulator, consent, the camera
+(Chromium's fake camera playing a real face photo), the page's own JavaScript capturing and uploading,
+and the verdict the page shows.
+
+The fake camera shows a still photo, so the correct outcome is a failed liveness check: what these tests
+prove is the page's whole path (getUserMedia, canvas JPEG frames or MediaRecorder video, upload, status
+polling) working against the real server, and the server's verdict on what the browser really sent.
+Skipped where Chromium and chromedriver are not installed (.ci/run installs them).
+"""
+from __future__ import annotations
+
+import shutil
+import socket
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from wx_backend import db
+from wx_backend.result_codes import lookup
+from wx_backend.verification.models import Attempt
+
+from ..conftest import serve
+from .conftest import make_merchant, make_rule
+from .test_cloud_actions import detect_auth, sdk
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
+                                reason="headless Chromium + chromedriver not installed "
+                                       "(apt-get install chromium chromium-driver; .ci/run does)")
+
+WECHAT_UA = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+             "Chrome/120.0 Mobile Safari/537.36 MicroMessenger/8.0.50.2701(0x28003237) NetType/WIFI")
+KEYS = ("AKIDbrowsermerchant01", "browser-merchant-key")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def port() -> int:
+    return _free_port()
+
+
+@pytest.fixture
+def settings(settings, port):
+    # The OAuth redirect must come back to the address the browser uses.
+    return settings.replace(public_base_url=f"http://127.0.0.1:{port}")
+
+
+@pytest.fixture
+def page_server(vapp, port):
+    with serve(vapp, port=port) as address:
+        yield f"http://{address}"
+
+
+@pytest.fixture
+def fake_camera(tmp_path, grace_rgb) -> Path:
+    """A Y4M clip of Grace Hopper's photo, 640x480, which Chromium plays as the camera."""
+    h, w = grace_rgb.shape[:2]
+    scale = 440 / h
+    face = cv2.resize(grace_rgb, (int(w * scale), 440))
+    canvas = np.full((480, 640, 3), 200, np.uint8)
+    x = (640 - face.shape[1]) // 2
+    canvas[20:460, x:x + face.shape[1]] = face
+    yuv = cv2.cvtColor(canvas, cv2.COLOR_RGB2YUV_I420)
+    path = tmp_path / "camera.y4m"
+    with path.open("wb") as fh:
+        fh.write(b"YUV4MPEG2 W640 H480 F15:1 Ip A1:1 C420jpeg\n")
+        for _ in range(15):
+            fh.write(b"FRAME\n" + yuv.tobytes())
+    return path
+
+
+@pytest.fixture
+def browser(fake_camera, tmp_path):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync",
+                 "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                 f"--use-file-for-fake-video-capture={fake_camera}",
+                 f"--user-agent={WECHAT_UA}", f"--user-data-dir={tmp_path / 'profile'}",
+                 "--window-size=480,900", "--autoplay-policy=no-user-gesture-required"):
+        opts.add_argument(flag)
+    driver = webdriver.Chrome(options=opts, service=Service(executable_path=CHROMEDRIVER))
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _start_session(svc, page_server, channel: str, mode: str) -> tuple[str, str]:
+    merchant = make_merchant(svc, native=True, secret=KEYS)
+    rule = make_rule(svc, merchant, channel, mode)
+    created = detect_auth(sdk(page_server, KEYS), rule)
+    return created.BizToken, f"{page_server}/h5/biz/{created.BizToken}"
+
+
+def _consent_and_capture(browser, url: str, timeout_s: float) -> str:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(url)      # -> our OAuth start -> the emulator's authorize page -> our callback -> the page
+    wait = WebDriverWait(browser, 20)
+    wait.until(ec.element_to_be_clickable((By.ID, "agree"))).click()
+    # The camera is live once the video element has frames.
+    wait.until(lambda d: d.execute_script("return document.getElementById('cam').videoWidth") > 0)
+    browser.find_element(By.ID, "go").click()
+    WebDriverWait(browser, timeout_s).until(
+        lambda d: "还可尝试" in d.find_element(By.ID, "status").text)
+    return browser.find_element(By.ID, "status").text
+
+
+def _attempts() -> list[Attempt]:
+    with db.database.connection_context():
+        return list(Attempt.select().order_by(Attempt.id))
+
+
+# What the server may answer for a capture it could decode and judge, but that is not live.
+NOT_LIVE = {lookup(c).tencent for c in ("ReflectionFail", "LivessDetectFake", "LivessDetectFail",
+                                        "SilentDetectFail", "LipMoveSmall")}
+
+
+def test_native_light_page_captures_uploads_and_shows_the_verdict(svc, enrolled, page_server, browser):
+    token, url = _start_session(svc, page_server, "native_h5", "light")
+    status_text = _consent_and_capture(browser, url, timeout_s=60)
+    assert "还可尝试 2 次" in status_text
+    [attempt] = _attempts()
+    # The frames really arrived and were judged: a still photo does not reflect the flashed colours.
+    assert attempt.kind == "frames" and attempt.live_code in NOT_LIVE, attempt.live_code
+    assert attempt.is_need_charge is False
+
+
+def test_ordinary_h5_page_records_video_and_polls_the_background_verdict(svc, enrolled, page_server,
+                                                                          browser):
+    token, url = _start_session(svc, page_server, "h5", "silent")
+    status_text = _consent_and_capture(browser, url, timeout_s=90)
+    assert "还可尝试 2 次" in status_text
+    [attempt] = _attempts()
+    # MediaRecorder's WebM decoded and judged: a still photo is not a live face.
+    assert attempt.kind == "video" and attempt.live_code in NOT_LIVE, attempt.live_code
+    assert attempt.is_need_charge is False

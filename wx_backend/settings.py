@@ -100,6 +100,7 @@ class Settings:
     huey_immediate: bool = False
     industry_whitelist_path: str = str(ROOT / "industry_whitelist.yaml")
     holidays: tuple[dt.date, ...] = ()
+    makeup_workdays: tuple[dt.date, ...] = ()     # 调休: weekend days that are working days
     # Optional operator-supplied models (paths); the product works without them.
     onnx_embedder_path: str = ""
     # JSON input spec and calibrated curve of that embedder; see wx_backend/engine_factory.py.
@@ -154,6 +155,7 @@ class Settings:
             huey_immediate=env.get("HUEY_IMMEDIATE", "") in ("1", "true", "yes"),
             industry_whitelist_path=env.get("INDUSTRY_WHITELIST", d.industry_whitelist_path),
             holidays=_dates(env, "HOLIDAYS"),
+            makeup_workdays=_dates(env, "MAKEUP_WORKDAYS"),
             onnx_embedder_path=env.get("ONNX_EMBEDDER_PATH", ""),
             onnx_embedder_spec=env.get("ONNX_EMBEDDER_SPEC", ""),
             onnx_pad_model_path=env.get("ONNX_PAD_MODEL_PATH", ""),

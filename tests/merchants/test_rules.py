@@ -58,6 +58,22 @@ def test_deadline_skips_configured_holidays():
     assert review_deadline(_utc(2026, 12, 4)) == dt.date(2026, 12, 9)
 
 
+def test_deadline_counts_make_up_working_weekends():
+    # 调休: Saturday 2026-12-05 declared a working day pulls Friday's deadline from Wednesday to Tuesday.
+    assert review_deadline(_utc(2026, 12, 4), (), [dt.date(2026, 12, 5)]) == dt.date(2026, 12, 8)
+    # A date in both calendars is a holiday.
+    assert review_deadline(_utc(2026, 12, 4), [dt.date(2026, 12, 5)], [dt.date(2026, 12, 5)]) == \
+        dt.date(2026, 12, 9)
+
+
+def test_both_calendars_come_from_the_environment():
+    from wx_backend.settings import Settings
+    s = Settings.from_env({"HOLIDAYS": "2026-12-07", "MAKEUP_WORKDAYS": "2026-12-05,2026-12-06"})
+    assert s.makeup_workdays == (dt.date(2026, 12, 5), dt.date(2026, 12, 6))
+    # Friday: Sat and Sun work, Monday off -> the third working day is Tuesday.
+    assert review_deadline(_utc(2026, 12, 4), s.holidays, s.makeup_workdays) == dt.date(2026, 12, 8)
+
+
 def test_overdue_starts_the_day_after_the_deadline():
     deadline = dt.date(2026, 12, 3)
     assert not is_overdue(deadline, _utc(2026, 12, 3, 15))      # 23:00 Beijing, still the 3rd

@@ -164,7 +164,8 @@ def submit(deps: OnboardingDeps, form: ApplicationForm) -> Merchant:
                 channels_granted=list(decision.granted), refused_channels=list(decision.refused),
                 licence_image=deps.sealer.seal(image.data), licence_mime=image.mime,
                 status=PENDING, submitted_at=now,
-                review_deadline=review_deadline(deps.now(), deps.settings.holidays),
+                review_deadline=review_deadline(deps.now(), deps.settings.holidays,
+                                                deps.settings.makeup_workdays),
                 qps_limit=deps.settings.default_qps_limit)
             if form.username:
                 MerchantUser.create(merchant=merchant, username=form.username,

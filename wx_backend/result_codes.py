@@ -64,6 +64,8 @@ _TABLE: tuple[ResultCode, ...] = (
     ResultCode("FailedOperation.ConsentRequired", 25, "请先同意人脸信息处理授权", http_status=403),
     ResultCode("FailedOperation.TooManyAttempts", 26, "失败次数过多，请稍后再试", http_status=429),
     ResultCode("FailedOperation.VideoProcessing", 27, "视频正在处理中", http_status=202),
+    ResultCode("FailedOperation.ChallengeLimitExceeded", 28, "本次核身获取挑战次数过多，请重新发起核身",
+               http_status=429),
     # WeChat sign-in (mini-program code2session, official-account OAuth); 31xx. The WeChat errcode,
     # when there is one, travels next to the code in the error body as "errcode".
     ResultCode("FailedOperation.WeChatAppIdMismatch", 3101, "小程序 appid 与本服务配置不一致",

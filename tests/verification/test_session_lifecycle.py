@@ -91,6 +91,19 @@ def test_challenge_is_one_time(flow, mp_light):
     assert _session(mp_light).attempts_used == 1
 
 
+def test_challenges_per_session_are_capped(flow, mp_light):
+    from wx_backend.verification.models import MAX_CHALLENGES
+    f = flow(mp_light)
+    f.consent()
+    nonces = {f.challenge()["nonce"] for _ in range(MAX_CHALLENGES)}
+    assert len(nonces) == MAX_CHALLENGES
+    with pytest.raises(MiniProgramError) as err:
+        f.challenge()
+    assert _code(err.value) == "FailedOperation.ChallengeLimitExceeded"
+    assert _session(mp_light).challenges_issued == MAX_CHALLENGES
+    assert _session(mp_light).attempts_used == 0
+
+
 def test_expired_challenge_is_refused_without_using_an_attempt(flow, mp_light, clock):
     f = flow(mp_light)
     f.consent()

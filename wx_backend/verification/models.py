@@ -26,6 +26,7 @@ QUEUED, RUNNING, JOB_DONE = "queued", "running", "done"
 USER_MP, USER_H5 = "mp", "h5"
 
 MAX_ATTEMPTS = 3
+MAX_CHALLENGES = 10    # per session: 3 attempts plus room for camera trouble and reloads
 
 
 class VerificationSession(BaseModel):
@@ -42,6 +43,7 @@ class VerificationSession(BaseModel):
     state = peewee.CharField(max_length=16, default=OPEN, index=True)
     attempts_used = peewee.IntegerField(default=0)     # attempts that count (pending or done)
     attempts_started = peewee.IntegerField(default=0)  # every attempt ever started (numbers them)
+    challenges_issued = peewee.IntegerField(default=0)  # capped: each one costs randomness and a row
     user_kind = peewee.CharField(max_length=4, default="")
     user_digest = peewee.CharField(max_length=64, null=True, index=True)
     consent_at = peewee.DateTimeField(null=True)

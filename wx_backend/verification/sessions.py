@@ -20,8 +20,8 @@ from ..merchants.models import NATIVE_CHANNELS, Rule
 from ..settings import Settings
 from ..registry.idcard import InvalidIdNumber, InvalidName, validate_id_number, validate_name
 from ..registry.store import today
-from .models import (DONE, EXHAUSTED, FINISHED, MAX_ATTEMPTS, OPEN, PURGED, USER_H5, USER_MP, Attempt,
-                     VerificationSession)
+from .models import (DONE, EXHAUSTED, FINISHED, MAX_ATTEMPTS, MAX_CHALLENGES, OPEN, PURGED, USER_H5,
+                     USER_MP, Attempt, VerificationSession)
 
 log = logging.getLogger(__name__)
 
@@ -216,6 +216,20 @@ def record_consent(session: VerificationSession, *, agreed: bool, version: str, 
 def require_consent(session: VerificationSession) -> None:
     if session.consent_at is None:
         raise Refused("ConsentRequired")
+
+
+def count_challenge(session: VerificationSession) -> None:
+    """Count one issued challenge, atomically across workers; refuses past MAX_CHALLENGES.
+
+    Three attempts need three challenges; the rest is room for camera trouble and reloads. A client
+    asking for challenges in a loop (to shop for an easy one, or to fill the store) is stopped here.
+    """
+    updated = VerificationSession.update(
+        challenges_issued=VerificationSession.challenges_issued + 1,
+    ).where((VerificationSession.id == session.id)
+            & (VerificationSession.challenges_issued < MAX_CHALLENGES)).execute()
+    if updated != 1:
+        raise Refused("ChallengeLimitExceeded")
 
 
 def reserve_attempt(session: VerificationSession) -> int:

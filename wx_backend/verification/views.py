@@ -62,6 +62,7 @@ def challenge(biz_token: str):
     session, digest = _open_session(biz_token)
     sessions.require_consent(session)
     attempts.check_failure_rate(digest, svc.clock)
+    sessions.count_challenge(session)
     issued = new_challenge(session.id, session.liveness_mode, svc.clock.now())
     svc.session_challenges.put(issued)
     return jsonify(issued.to_client(issued.issued_at))

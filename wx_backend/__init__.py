@@ -32,11 +32,21 @@ FEATURES = [
 ]
 
 
+class WxFaceIdApp(Flask):
+    def log_exception(self, exc_info) -> None:
+        """Flask's own line names the request path, which can carry a BizToken: cut it short."""
+        from flask import request
+
+        from .access_log import redact_path
+        self.logger.error("Exception on %s [%s]", redact_path(request.path), request.method,
+                          exc_info=exc_info)
+
+
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
                overrides: dict[str, Any] | None = None) -> Flask:
     """Build an application. ``overrides`` replaces named collaborators (tests: fakes at process edges)."""
     settings = settings or load_settings()
-    app = Flask(__name__)
+    app = WxFaceIdApp(__name__)
     _configure(app, settings)
     svc = _register_extensions(app, settings, clock)
     _register_features(app, svc)

@@ -79,9 +79,35 @@ def all_models() -> list[type[BaseModel]]:
     return peewee.sort_models(seen)
 
 
-def create_tables() -> None:
+def create_tables() -> list[str]:
+    """Create missing tables and add the columns newer code added to existing ones (idempotent).
+
+    Only additive changes are made: a new column must be nullable or have a default, so that rows
+    written by the previous version stay valid. Returns the ``table.column`` names added.
+    """
     with database.connection_context():
-        database.create_tables(all_models(), safe=True)
+        models = all_models()
+        database.create_tables(models, safe=True)
+        return _add_missing_columns(models)
+
+
+def _add_missing_columns(models: list[type[BaseModel]]) -> list[str]:
+    from playhouse.migrate import SchemaMigrator, migrate
+
+    migrator = SchemaMigrator.from_database(database.obj)
+    added = []
+    for model in models:
+        table = model._meta.table_name
+        present = {c.name for c in database.get_columns(table)}
+        for field in model._meta.sorted_fields:
+            if field.column_name in present:
+                continue
+            if not field.null and field.default is None:
+                raise RuntimeError(f"{table}.{field.column_name} is new, NOT NULL and has no default: "
+                                   "write a migration for it")
+            migrate(migrator.add_column(table, field.column_name, field))
+            added.append(f"{table}.{field.column_name}")
+    return added
 
 
 def ping() -> str:

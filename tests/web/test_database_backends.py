@@ -37,3 +37,26 @@ def test_tables_create_and_conditional_update_is_atomic(backend_app):
         assert take.execute() == 0   # the pack is empty: a second decrement changes nothing
     assert ResourcePack.get_by_id(pack.id).remaining == 0
     assert db.ping() == "ok"
+
+
+def test_a_database_from_the_previous_version_gets_the_new_columns(backend_app):
+    """`make run` keeps var/ between versions: init-db adds the columns newer code reads."""
+    from wx_backend.verification.models import VerificationSession
+
+    db.database.execute_sql('ALTER TABLE verification_session DROP COLUMN challenges_issued')
+    assert "challenges_issued" not in {c.name for c in db.database.get_columns("verification_session")}
+    assert db.create_tables() == ["verification_session.challenges_issued"]
+    assert "challenges_issued" in {c.name for c in db.database.get_columns("verification_session")}
+    assert db.create_tables() == []          # idempotent
+    assert VerificationSession.select().count() == 0
+
+
+def test_init_db_reports_the_columns_it_added(settings, clock, tmp_path):
+    application = create_app(settings.replace(database_url=f"sqlite:///{tmp_path / 'cli.db'}"), clock=clock)
+    runner = application.test_cli_runner()
+    first = runner.invoke(args=["init-db"])
+    assert first.exit_code == 0 and '"columns_added": []' in first.output
+    with application.app_context(), db.database.connection_context():
+        db.database.execute_sql('ALTER TABLE verification_session DROP COLUMN challenges_issued')
+    again = runner.invoke(args=["init-db"])
+    assert again.exit_code == 0 and "verification_session.challenges_issued" in again.output

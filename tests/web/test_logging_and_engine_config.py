@@ -75,3 +75,17 @@ def test_bad_engine_configuration_stops_create_app(settings):
 
     with pytest.raises(ConfigError):
         create_app(settings.replace(onnx_embedder_path="/m.onnx"))
+
+
+def test_an_unhandled_error_is_logged_without_the_token(app, caplog):
+    @app.get("/api/biz/<token>/boom")
+    def boom(token):
+        raise RuntimeError("kaboom")
+
+    client = app.test_client()
+    with caplog.at_level("ERROR"):
+        resp = client.get(f"/api/biz/{TOKEN}/boom")
+    assert resp.status_code == 500
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "Exception on /api/biz/Zm9v…/boom [GET]" in logged
+    assert TOKEN not in logged and TOKEN not in caplog.text

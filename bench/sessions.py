@@ -56,7 +56,7 @@ def _stages(svc, app, payload, ch, frames) -> dict:
     live = liveness.run_liveness(kit, "light", ch["challenge"], decoded, None)
     out["liveness_with_identity"] = time.perf_counter() - t
     plain = liveness.LivenessKit.__new__(liveness.LivenessKit)
-    plain.mesher, plain.identity, plain.lock, plain.pad_model = kit.mesher, None, kit.lock, None  # no identity check
+    plain.meshers, plain.identity, plain.lock, plain.pad_model = kit.meshers, None, kit.lock, None  # no identity check
     t = time.perf_counter()
     liveness.run_liveness(plain, "light", ch["challenge"], decoded, None)
     out["liveness_without_identity"] = time.perf_counter() - t

@@ -60,13 +60,24 @@ class EngineIdentity:
 
 
 class LivenessKit:
-    """Per-process liveness resources. A capture is one tracking sequence on the mesher, so captures
-    are serialised by a lock (a sync gunicorn worker runs one verification at a time anyway)."""
+    """Per-process liveness resources. A capture is one tracking sequence on a mesher, so captures
+    are serialised by a lock (a sync gunicorn worker runs one verification at a time anyway).
+
+    Each mode gets the mesher faceengine configures for it: lip and action read eyelids and inner
+    lips, which only the refined mesh places well (with the plain mesh a genuine blink is missed);
+    light and silent take the cheaper plain mesh.
+    """
 
     def __init__(self, engine, pad_model_path: str = ""):
-        from faceengine.detect import FaceMesher
+        from faceengine.liveness.meshers import REFINED_MODES, tracking_mesher
 
-        self.mesher = FaceMesher(max_faces=1, static=False, refine_landmarks=False)
+        by_refinement: dict[bool, object] = {}   # one mesher per configuration, shared by its modes
+        self.meshers = {}
+        for mode in MODES:
+            refined = mode in REFINED_MODES
+            if refined not in by_refinement:
+                by_refinement[refined] = tracking_mesher(mode)
+            self.meshers[mode] = by_refinement[refined]
         self.identity = EngineIdentity(engine)
         self.pad_model = None
         if pad_model_path:      # the operator's presentation-attack model for the silent mode
@@ -86,17 +97,18 @@ def run_liveness(kit: LivenessKit, mode: str, payload: dict, frames: list[Frame]
     """The mode's check on one capture. ``payload``: the issued challenge's JSON ({} for silent)."""
     if mode not in MODES:
         raise ValueError(f"unknown liveness mode {mode!r}")
+    mesher = kit.meshers[mode]
     with kit.lock:
         if mode == "light":
-            return verify_light(frames, fc.LightChallenge.from_json(payload), mesher=kit.mesher,
+            return verify_light(frames, fc.LightChallenge.from_json(payload), mesher=mesher,
                                 identity=kit.identity)
         if mode == "lip":
-            return verify_lip(frames, fc.LipChallenge.from_json(payload), mesher=kit.mesher,
+            return verify_lip(frames, fc.LipChallenge.from_json(payload), mesher=mesher,
                               audio=audio, identity=kit.identity)
         if mode == "action":
-            return verify_action(frames, fc.ActionChallenge.from_json(payload), mesher=kit.mesher,
+            return verify_action(frames, fc.ActionChallenge.from_json(payload), mesher=mesher,
                                  identity=kit.identity)
-        return verify_silent(frames, mesher=kit.mesher, pad_model=kit.pad_model, identity=kit.identity)
+        return verify_silent(frames, mesher=mesher, pad_model=kit.pad_model, identity=kit.identity)
 
 
 def result_for(code: str) -> ResultCode:

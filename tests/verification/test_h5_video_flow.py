@@ -132,3 +132,54 @@ def test_native_h5_page_for_a_whitelisted_merchant(server, svc):
     assert page.status_code == 200
     assert "getUserMedia" in page.text and '"frames"' in page.text and "MediaRecorder" not in page.text
     assert "不保存视频" in page.text
+
+
+def action_video(portrait, sequence: str, seed: int) -> bytes:
+    """A real face doing the issued actions in the issued order (1 = open mouth, 2 = blink), as WebM."""
+    from bench.liveness_synth import animated_capture, none, pulse
+
+    times = dict(zip(sequence.split(","), (600, 2200)))
+    mouth = pulse(times["1"], 700, 0.45) if "1" in times else none
+    eyes = pulse(times["2"], 300) if "2" in times else none
+    frames = animated_capture(portrait, mouth, eyes, 3500, random.Random(seed))
+    return talking.encode_video(frames, None, "webm")
+
+
+@pytest.fixture
+def plain_action(svc, enrolled):
+    merchant = make_merchant(svc, native=False, secret=PLAIN_KEYS)
+    return make_rule(svc, merchant, "h5", "action")
+
+
+def _upload_action(server, token, portrait, user, order_of) -> dict:
+    browser = WeChatBrowser(server, user)
+    assert browser.open(f"{server}/h5/biz/{token}").status_code == 200
+    browser.api("POST", f"/api/biz/{token}/consent", json={"agree": True, "version": "2026-11-v1"})
+    ch = browser.api("GET", f"/api/biz/{token}/challenge").json()
+    sequence = ch["challenge"]["sequence"]
+    resp = browser.api("POST", f"/api/biz/{token}/video", data={"nonce": ch["nonce"]},
+                       files={"video": ("capture.webm", action_video(portrait, order_of(sequence), 7),
+                                        "video/webm")})
+    assert resp.status_code == 202, resp.text
+    return browser.api("GET", f"/api/biz/{token}/status").json()
+
+
+def test_ordinary_h5_action_session_passes_in_the_issued_order(server, plain_action, grace_portrait):
+    client = sdk(server, PLAIN_KEYS)
+    token = detect_auth(client, plain_action).BizToken
+    status = _upload_action(server, token, grace_portrait, "erin", lambda seq: seq)
+    assert status["state"] == "finished" and status["last_attempt"]["passed"] is True, status
+    text = detect_info(client, token, plain_action).Text
+    assert text.ErrCode == 0 and float(text.Sim) >= 70
+
+
+def test_ordinary_h5_action_in_the_reverse_order_fails_uncharged(server, plain_action, grace_portrait):
+    client = sdk(server, PLAIN_KEYS)
+    token = detect_auth(client, plain_action).BizToken
+    status = _upload_action(server, token, grace_portrait, "frank",
+                            lambda seq: ",".join(reversed(seq.split(","))))
+    assert status["last_attempt"]["passed"] is False
+    assert status["last_attempt"]["code"] in ("FailedOperation.ActionOpenMouth",
+                                              "FailedOperation.ActionCloseEye"), status
+    with db.database.connection_context():
+        assert Charge.select().count() == 0

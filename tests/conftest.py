@@ -39,6 +39,19 @@ def grace_rgb():
 
 
 @pytest.fixture(scope="session")
+def grace_portrait(grace_rgb):
+    """Grace Hopper as a capture portrait (640x480 frame, landmarks) for synthesised live captures."""
+    from bench import liveness_synth
+    from faceengine.detect import FaceMesher
+
+    mesher = FaceMesher(max_faces=1, static=True)
+    try:
+        return liveness_synth.Portrait.from_photo(grace_rgb, mesher)
+    finally:
+        mesher.close()
+
+
+@pytest.fixture(scope="session")
 def astronaut_rgb():
     """Eileen Collins, 512x512 RGB (scikit-image sample data)."""
     import numpy as np

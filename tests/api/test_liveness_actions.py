@@ -71,6 +71,24 @@ def test_action_sequence_must_have_been_issued(faceid, merchant, enrolled, still
     assert not lookup(result.Result).billable
 
 
+def test_action_video_in_the_issued_order_is_success_and_charged(faceid, merchant, enrolled, grace_portrait):
+    """A real face (Grace Hopper's photo, mouth opened and eyes closed by warping) doing the issued
+    actions: live, the same person as the registry photo, charged once."""
+    import random
+
+    from bench.liveness_synth import animated_capture, pulse
+
+    seq = faceid.GetActionSequence(models.GetActionSequenceRequest()).ActionSequence
+    at = dict(zip(seq.split(","), (600, 2200)))
+    frames = animated_capture(grace_portrait, pulse(at["1"], 700, 0.45), pulse(at["2"], 300), 3500,
+                              random.Random(5))
+    resp = faceid.LivenessRecognition(_recognition("ACTION", mp4_b64([f.image_rgb for f in frames]), seq,
+                                                   optional={"BestFrameNum": 2}))
+    assert resp.Result == "Success", resp.Description
+    assert resp.Sim >= 70 and len(resp.BestFrameList) == 2
+    assert _usage(merchant) == [("GetActionSequence", "Success", False), ("LivenessRecognition", "Success", True)]
+
+
 def test_still_photo_is_not_live_and_not_charged(faceid, merchant, enrolled, still_video):
     resp = faceid.LivenessRecognition(_recognition("SILENT", still_video))
     assert resp.Result in ("FailedOperation.SilentDetectFail", "FailedOperation.LivessDetectFake"), resp.Result

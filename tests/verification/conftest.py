@@ -33,18 +33,6 @@ def liveness_kit(face_engine):
     return LivenessKit(face_engine)
 
 
-@pytest.fixture(scope="session")
-def grace_portrait(grace_rgb):
-    from bench import liveness_synth
-    from faceengine.detect import FaceMesher
-
-    mesher = FaceMesher(max_faces=1, static=True)
-    try:
-        return liveness_synth.Portrait.from_photo(grace_rgb, mesher)
-    finally:
-        mesher.close()
-
-
 @pytest.fixture
 def enrolled(svc, face_engine, grace_rgb):
     """Grace Hopper in the authority registry (her photo's template)."""

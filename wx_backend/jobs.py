@@ -89,13 +89,15 @@ def main(argv: list[str] | None = None) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from . import create_app
+    from .liveness import kit_holder
     from .services import EXTENSION_KEY
 
     app = create_app()
     with app.app_context():
         db.create_tables()
     svc = app.extensions[EXTENSION_KEY]
-    svc.engine.warm()      # the engine loads once per worker process, before the first job
+    svc.engine.warm()      # the models load once per worker process, before the first job
+    kit_holder(svc).warm()
     svc.jobs.run_worker(workers=args.workers)
     return 0
 

@@ -98,6 +98,8 @@ class Settings:
     redis_url: str = ""
     huey_sqlite_path: str = str(ROOT / "var" / "huey.db")
     huey_immediate: bool = False
+    # A running video job whose worker has been silent this long is taken as lost and run again.
+    job_lease_s: int = 120
     industry_whitelist_path: str = str(ROOT / "industry_whitelist.yaml")
     holidays: tuple[dt.date, ...] = ()
     makeup_workdays: tuple[dt.date, ...] = ()     # 调休: weekend days that are working days
@@ -153,6 +155,7 @@ class Settings:
             redis_url=env.get("REDIS_URL", ""),
             huey_sqlite_path=env.get("HUEY_SQLITE_PATH", d.huey_sqlite_path),
             huey_immediate=env.get("HUEY_IMMEDIATE", "") in ("1", "true", "yes"),
+            job_lease_s=_int(env, "JOB_LEASE_S", d.job_lease_s),
             industry_whitelist_path=env.get("INDUSTRY_WHITELIST", d.industry_whitelist_path),
             holidays=_dates(env, "HOLIDAYS"),
             makeup_workdays=_dates(env, "MAKEUP_WORKDAYS"),

@@ -39,7 +39,7 @@ def orphan_job(svc, session, video: bytes, code: str) -> VideoJob:
     attempt = attempts.start_attempt(session, "video", "user-digest", svc.clock)
     return VideoJob.create(attempt=attempt, challenge_payload=json.dumps({"code": code}),
                            video_sealed=svc.sealer.seal(video), video_suffix=".mp4", state=RUNNING,
-                           lease_until=now + dt.timedelta(seconds=jobs.LEASE_S), runs=1,
+                           lease_until=now + dt.timedelta(seconds=svc.settings.job_lease_s), runs=1,
                            created_at=now, updated_at=now)
 
 
@@ -47,7 +47,7 @@ def test_killed_workers_job_is_rerun_by_the_sweep_and_charged_once(svc, h5_sessi
     job = orphan_job(svc, h5_session, record(grace_portrait, "3907", 21, "mp4"), "3907")
     sweep = svc.verification_tasks["sweep"]
     assert sweep() == 0                                   # the lease still holds: not lost yet
-    clock.advance(jobs.LEASE_S + 1)
+    clock.advance(svc.settings.job_lease_s + 1)
     assert sweep() == 1                                   # found and run again (eagerly here)
     job = VideoJob.get_by_id(job.id)
     attempt = Attempt.get_by_id(job.attempt_id)
@@ -55,7 +55,7 @@ def test_killed_workers_job_is_rerun_by_the_sweep_and_charged_once(svc, h5_sessi
     assert attempt.state == "done" and attempt.code == "Success" and attempt.is_need_charge
     assert _charges() == 1
     # Nothing more happens on later sweeps, a duplicate task, or the first worker finishing late.
-    clock.advance(jobs.LEASE_S + 1)
+    clock.advance(svc.settings.job_lease_s + 1)
     assert sweep() == 0
     assert jobs.process_video(job.id, svc) == "skipped"
     late = attempts.Verdict(code="Success", live_code="Success", compare_code="Success", sim=99.0)
@@ -67,7 +67,7 @@ def test_killed_workers_job_is_rerun_by_the_sweep_and_charged_once(svc, h5_sessi
 def test_a_job_that_keeps_failing_is_given_up_uncharged(svc, h5_session, clock):
     job = orphan_job(svc, h5_session, b"\x1a\x45\xdf\xa3 whatever", "1111")
     VideoJob.update(runs=jobs.MAX_RUNS).where(VideoJob.id == job.id).execute()
-    clock.advance(jobs.LEASE_S + 1)
+    clock.advance(svc.settings.job_lease_s + 1)
     svc.verification_tasks["sweep"]()
     job = VideoJob.get_by_id(job.id)
     assert job.state == "done" and job.video_sealed is None

@@ -24,15 +24,15 @@ from .models import JOB_DONE, PENDING, QUEUED, RUNNING, Attempt, VerificationSes
 
 log = logging.getLogger(__name__)
 
-LEASE_S = 120            # a 5-10 s video takes a few seconds; two minutes of silence means lost
 QUEUE_GRACE_S = 120      # a queued job untouched this long is re-enqueued (its queue entry was lost)
 MAX_RUNS = 3
 
 
-def claim(job_id: int, now: dt.datetime) -> bool:
+def claim(job_id: int, now: dt.datetime, lease_s: int) -> bool:
+    """Take a queued job, or a running one whose lease has passed (its worker is gone)."""
     now = utc_naive(now)
     claimed = VideoJob.update(
-        state=RUNNING, lease_until=now + dt.timedelta(seconds=LEASE_S), runs=VideoJob.runs + 1,
+        state=RUNNING, lease_until=now + dt.timedelta(seconds=lease_s), runs=VideoJob.runs + 1,
         updated_at=now,
     ).where((VideoJob.id == job_id) & (VideoJob.runs < MAX_RUNS) & (
         (VideoJob.state == QUEUED) | ((VideoJob.state == RUNNING) & (VideoJob.lease_until < now))
@@ -51,7 +51,7 @@ def process_video(job_id: int, svc) -> str:
     from .verdicts import evaluate_video
 
     clock, sealer = svc.clock, svc.sealer
-    if not claim(job_id, clock.now()):
+    if not claim(job_id, clock.now(), svc.settings.job_lease_s):
         return "skipped"
     job = VideoJob.get_by_id(job_id)
     attempt = Attempt.get_by_id(job.attempt_id)

@@ -10,7 +10,7 @@ from PIL import Image
 from wx_backend.merchants import application, review
 from wx_backend.merchants.application import ApplicationForm, ApplicationInvalid
 from wx_backend.merchants.models import (PRODUCTS, ApiCredential, InSiteMessage, Merchant,
-                                         MerchantUser, ResourcePack, Rule, SmsOutbox)
+                                         MerchantUser, ResourcePack, Rule)
 from wx_backend.errors import Refused
 
 

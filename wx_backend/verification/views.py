@@ -12,6 +12,8 @@ the services, respond; errors are ServiceErrors rendered by the application's JS
 """
 from __future__ import annotations
 
+import functools
+
 from flask import Blueprint, jsonify, request
 
 from ..errors import BadRequest, Refused
@@ -89,11 +91,9 @@ def frames(biz_token: str):
     issued = _take_challenge(session, upload.nonce)
     from .verdicts import evaluate_frames
 
-    result = attempts.run_frames_attempt(
-        session, digest, issued,
-        lambda: evaluate_frames(svc, session, issued.payload, upload.frames, upload.audio),
-        sealer=svc.sealer, clock=svc.clock)
-    del upload  # no frame outlives the verdict
+    evaluate = functools.partial(evaluate_frames, svc, session, issued.payload, upload.frames, upload.audio)
+    result = attempts.run_frames_attempt(session, digest, issued, evaluate, sealer=svc.sealer, clock=svc.clock)
+    del upload, evaluate  # no frame outlives the verdict
     return jsonify(_outcome_body(session, result))
 
 

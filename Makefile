@@ -5,7 +5,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test venv bench clean-var
+.PHONY: run test venv bench demo clean-var
+
+ATTACK ?= none
 
 venv: $(STAMP)
 
@@ -21,6 +23,10 @@ run: venv
 
 test: venv
 	$(PY) -m pytest
+
+# One verification session against the service `make run` started (run it in another terminal).
+demo: venv
+	$(PY) -m miniprogram_stub.demo --attack $(ATTACK)
 
 bench: venv
 	$(PY) bench/face_verification.py

@@ -12,6 +12,14 @@ import urllib.request
 
 from .settings import ROOT, load_settings
 
+# The person the demo verifies: enrolled in the development registry from matplotlib's sample photo.
+DEMO_ID_CARD, DEMO_NAME = "11010519491231002X", "Grace Hopper"
+
+
+def demo_photo_path() -> str:
+    import matplotlib.cbook
+    return str(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+
 
 def _flask(*args: str) -> dict:
     out = subprocess.run([sys.executable, "-m", "flask", "--app", "app", *args], cwd=ROOT,
@@ -40,6 +48,7 @@ def main() -> int:
     (ROOT / "var").mkdir(exist_ok=True)
     _flask("init-db")
     demo = _flask("demo", "seed")
+    _flask("authority", "add", "--id-card", DEMO_ID_CARD, "--name", DEMO_NAME, "--photo", demo_photo_path())
 
     procs: list[subprocess.Popen] = []
 
@@ -77,6 +86,8 @@ def main() -> int:
     print(f" Reviewer console:    {base}/review/login")
     print(f" Cloud API endpoint:  POST {base}/  (tencentcloud SDK: HttpProfile(protocol='http', "
           f"endpoint='127.0.0.1:8000'))")
+    print(f" Demo person in the ID registry: {DEMO_NAME} (matplotlib's grace_hopper.jpg)")
+    print(" Try a whole mini-program session:  make demo   (a still-photo attack: make demo ATTACK=photo)")
     print(" Ctrl-C stops everything.")
     print("=" * 72 + "\n", flush=True)
 

@@ -1,0 +1,121 @@
+"""A verification session against the service `make run` started, end to end, in one command:
+
+    make demo        (or: .venv/bin/python -m miniprogram_stub.demo)
+
+The merchant's backend (the official tencentcloud SDK, the demo merchant's keys) calls DetectAuth for
+the demo person enrolled by `make run` (Grace Hopper, from matplotlib's sample photo); the Python
+mini-program signs in through the WeChat emulator, gives consent, fetches the light challenge and
+uploads a capture; the merchant pulls the result with GetDetectInfoEnhanced. There is no camera here:
+the capture is synthesised from the same photo with the screen's colours reflected by the face
+(bench/liveness_synth.py), as the tests do. ``--attack photo`` sends a still photo instead, which the
+light check must refuse.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from wx_backend.devrun import DEMO_ID_CARD, DEMO_NAME, demo_photo_path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _seeded() -> dict:
+    out = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "demo", "seed"], cwd=ROOT,
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def _jpeg(rgb: np.ndarray) -> bytes:
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 88])
+    if not ok:
+        raise RuntimeError("cannot encode a frame")
+    return buf.tobytes()
+
+
+def _capture(challenge: dict, attack: str, seed: int) -> list[tuple[float, bytes]]:
+    from PIL import Image
+
+    from bench import liveness_synth as synth
+    from faceengine.detect import FaceMesher
+    from faceengine.liveness.challenge import LightChallenge
+
+    rgb = np.asarray(Image.open(demo_photo_path()).convert("RGB"))
+    mesher = FaceMesher(max_faces=1, static=True)
+    try:
+        portrait = synth.Portrait.from_photo(rgb, mesher)
+    finally:
+        mesher.close()
+    rng = random.Random(seed)
+    shown = LightChallenge.from_json(challenge)
+    if attack == "photo":
+        frames = synth.photo_attack(portrait, rng, duration_ms=shown.duration_ms + 300)
+    else:
+        frames = synth.light_capture([portrait], shown, synth.genuine_light_params(rng), rng)
+    return [(f.timestamp_ms, _jpeg(f.image_rgb)) for f in frames]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m miniprogram_stub.demo", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--service", default="127.0.0.1:8000", help="host:port of the service")
+    parser.add_argument("--emulator", default="http://127.0.0.1:8001", help="the WeChat emulator")
+    parser.add_argument("--attack", choices=("none", "photo"), default="none",
+                        help="send a still photo instead of a live capture")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+
+    from tencentcloud.common import credential
+    from tencentcloud.common.profile.client_profile import ClientProfile
+    from tencentcloud.common.profile.http_profile import HttpProfile
+    from tencentcloud.faceid.v20180301 import faceid_client, models
+
+    from wx_backend.settings import load_settings
+
+    from .client import MiniProgramClient
+    from .verify_client import VerifyFlow
+
+    demo = _seeded()
+    rule = next(r["rule_id"] for r in demo["rules"] if r["channel"] == "miniprogram"
+                and r["liveness_mode"] == "light")
+    cloud = faceid_client.FaceidClient(
+        credential.Credential(demo["secret_id"], demo["secret_key"]), "",
+        ClientProfile(httpProfile=HttpProfile(protocol="http", endpoint=args.service)))
+
+    req = models.DetectAuthRequest()
+    req.RuleId, req.IdCard, req.Name, req.Extra = rule, DEMO_ID_CARD, DEMO_NAME, "demo"
+    token = cloud.DetectAuth(req).BizToken
+    print(f"1. merchant backend: DetectAuth(RuleId={rule}) -> BizToken {token[:4]}…")
+
+    mp = MiniProgramClient(api_base=f"http://{args.service}", emulator_base=args.emulator,
+                           appid=load_settings().mp_appid, user="demo-user")
+    mp.login()
+    print("2. mini-program: wx.login via the emulator, POST /api/mp/login -> session token")
+    flow = VerifyFlow(mp, token)
+    flow.consent()
+    ch = flow.challenge()
+    print(f"3. consent given; challenge: {len(ch['challenge']['colors'])} colours, "
+          f"{ch['challenge']['slot_ms']} ms each")
+    frames = _capture(ch["challenge"], args.attack, args.seed)
+    verdict = flow.send_frames(ch["nonce"], frames)
+    what = "a still photo" if args.attack == "photo" else "a live capture"
+    print(f"4. uploaded {len(frames)} frames of {what} -> passed={verdict['passed']} "
+          f"code={verdict['code']} ({verdict.get('message', '')})")
+
+    pull = models.GetDetectInfoEnhancedRequest()
+    pull.BizToken, pull.RuleId, pull.InfoType = token, rule, "0"
+    text = cloud.GetDetectInfoEnhanced(pull).Text
+    print(f"5. merchant backend: GetDetectInfoEnhanced -> ErrCode={text.ErrCode} ErrMsg={text.ErrMsg} "
+          f"Sim={text.Sim} LiveStatus={text.LiveStatus}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -110,3 +110,35 @@ def test_wrong_password_does_not_sign_in(client, licence):
     resp = login(other, "/merchant", "alpha", "wrong-password")
     assert resp.status_code == 200 and "错误" in resp.get_data(as_text=True)
     assert other.get("/merchant/").status_code == 302
+
+
+def test_console_usage_is_what_the_billing_cli_prints(app, app_ctx, deps, clock):
+    """The merchant sees per-action calls, charged calls and remaining packs, the figures of
+    `flask --app app billing usage`."""
+    import json
+
+    from wx_backend.billing import ledger
+    from wx_backend.merchants.seed import create_approved_merchant
+
+    approval = create_approved_merchant(deps, uscc="91330100799655058B", username="gamma",
+                                        password="password-123")
+    mid = approval.merchant_id
+    now = clock.now()
+    assert ledger.charge(mid, "photo_verification", "k1", "Success", "1101**********002X", now=now,
+                         action="ImageRecognitionV2")
+    ledger.charge(mid, "photo_verification", "k2", "FailedOperation.ImageBlur", "", now=now,
+                  action="ImageRecognitionV2")
+    ledger.record_usage(mid, "GetLiveCode", None, "Success", False, "", "rid-1", now)
+
+    cli = json.loads(app.test_cli_runner().invoke(args=["billing", "usage", "--merchant", str(mid)]).output)
+    c = app.test_client()
+    assert login(c, "/merchant", "gamma", "password-123").status_code == 302
+    page = c.get("/merchant/").get_data(as_text=True)
+
+    assert re.search(r'id="calls">(\d+)<', page).group(1) == str(cli["calls"]) == "3"
+    assert re.search(r'id="charged-calls">(\d+)<', page).group(1) == str(cli["charged_calls"]) == "1"
+    for action, a in cli["actions"].items():
+        row = re.search(rf'id="action-{action}"><td>{action}</td><td>(\d+)</td><td>(\d+)</td>', page)
+        assert row and (int(row.group(1)), int(row.group(2))) == (a["calls"], a["charged"]), action
+    remaining = [int(r) for r in re.findall(r'<tr class="pack"><td>[^<]*</td><td>\d+</td><td>(\d+)</td>', page)]
+    assert remaining == [p["remaining"] for p in cli["packs"]] and 49 in remaining

@@ -11,7 +11,8 @@ from werkzeug.security import check_password_hash
 
 from .. import db
 from ..services import services
-from . import application, provisioning, usage
+from ..billing.usage import usage_summary
+from . import application, provisioning
 from .csrf import protect
 from .deps import OnboardingDeps
 from .models import PRODUCTS, ApiCredential, InSiteMessage, MerchantUser, Rule
@@ -91,7 +92,7 @@ def _dashboard(user: MerchantUser, revealed: tuple[str, str] | None = None):
         credentials=list(ApiCredential.select().where((ApiCredential.merchant == m)
                                                       & ApiCredential.active)),
         rules=list(Rule.select().where(Rule.merchant == m).order_by(Rule.id)),
-        packs=usage.packs(m), usage=usage.usage_lines(m), revealed=revealed,
+        usage=usage_summary(m.id), revealed=revealed,
         messages=list(InSiteMessage.select().where(InSiteMessage.merchant == m)
                       .order_by(InSiteMessage.id.desc())))
 

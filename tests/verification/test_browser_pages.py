@@ -133,22 +133,18 @@ NOT_LIVE = {lookup(c).tencent for c in ("ReflectionFail", "LivessDetectFake", "L
                                         "SilentDetectFail", "LipMoveSmall")}
 
 
-def test_native_light_page_captures_uploads_and_shows_the_verdict(svc, enrolled, page_server, browser):
-    token, url = _start_session(svc, page_server, "native_h5", "light")
-    status_text = _consent_and_capture(browser, url, timeout_s=60)
-    assert "还可尝试 2 次" in status_text
-    [attempt] = _attempts()
-    # The frames really arrived and were judged: a still photo does not reflect the flashed colours.
-    assert attempt.kind == "frames" and attempt.live_code in NOT_LIVE, attempt.live_code
-    assert attempt.is_need_charge is False
-
-
-def test_ordinary_h5_page_records_video_and_polls_the_background_verdict(svc, enrolled, page_server,
-                                                                          browser):
-    token, url = _start_session(svc, page_server, "h5", "silent")
+@pytest.mark.parametrize("channel, mode, kind", [
+    # native H5: the page flashes the colours and uploads canvas JPEG frames; verdict at once
+    ("native_h5", "light", "frames"),
+    # ordinary H5: MediaRecorder WebM, verified in the background, the page polls /status
+    ("h5", "silent", "video"),
+])
+def test_page_captures_uploads_and_shows_the_verdict(svc, enrolled, page_server, browser, channel, mode, kind):
+    _, url = _start_session(svc, page_server, channel, mode)
     status_text = _consent_and_capture(browser, url, timeout_s=90)
     assert "还可尝试 2 次" in status_text
     [attempt] = _attempts()
-    # MediaRecorder's WebM decoded and judged: a still photo is not a live face.
-    assert attempt.kind == "video" and attempt.live_code in NOT_LIVE, attempt.live_code
+    # The capture really arrived and was judged: a still photo neither reflects the flashed colours
+    # nor moves like a face.
+    assert attempt.kind == kind and attempt.live_code in NOT_LIVE, attempt.live_code
     assert attempt.is_need_charge is False

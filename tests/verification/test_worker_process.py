@@ -103,3 +103,28 @@ def test_a_worker_killed_mid_job_is_replaced_and_the_job_is_charged_once(svc, se
         assert done.state == DONE and done.code == "Success" and done.is_need_charge, done.code
         assert Charge.select().count() == 1
     assert job.runs == 2 and job.video_sealed is None
+
+
+def test_status_shows_a_queued_video_its_place_then_running(svc, settings, h5_session, clock):  # noqa: F811
+    """What the recording page shows while the worker is busy: place in the queue, then running."""
+    from wx_backend.verification import status
+
+    from .conftest import make_merchant, make_rule, new_session
+    from wx_backend.verification.models import VerificationSession
+
+    merchant = make_merchant(svc, native=False)
+    other = VerificationSession.get(VerificationSession.biz_token == new_session(
+        svc, merchant, make_rule(svc, merchant, "h5", "lip")))
+    issued = types.SimpleNamespace(payload={"code": CODE})
+    jobs.submit_video(h5_session, "user-a", issued, b"\x1a\x45\xdf\xa3 video", ".webm", svc)
+    jobs.submit_video(other, "user-b", issued, b"\x1a\x45\xdf\xa3 video", ".webm", svc)
+
+    first, second = status.describe(h5_session, clock), status.describe(other, clock)
+    assert first["state"] == second["state"] == "processing"
+    assert first["progress"] == {"job": "queued", "ahead": 0}
+    assert second["progress"] == {"job": "queued", "ahead": 1}
+
+    [job_a, _] = VideoJob.select().order_by(VideoJob.id)
+    assert jobs.claim(job_a.id, clock.now(), LEASE_S)
+    assert status.describe(h5_session, clock)["progress"] == {"job": "running"}
+    assert status.describe(other, clock)["progress"] == {"job": "queued", "ahead": 1}

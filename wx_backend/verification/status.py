@@ -5,7 +5,7 @@ from urllib.parse import urlsplit, urlunsplit, urlencode, parse_qsl
 
 from ..clock import Clock, utc_naive
 from ..result_codes import lookup
-from .models import DONE, OPEN, PENDING, Attempt, MAX_ATTEMPTS, VerificationSession
+from .models import DONE, JOB_DONE, OPEN, PENDING, QUEUED, Attempt, MAX_ATTEMPTS, VerificationSession, VideoJob
 
 
 def redirect_url(session: VerificationSession) -> str | None:
@@ -44,4 +44,17 @@ def describe(session: VerificationSession, clock: Clock) -> dict:
             "passed": latest.state == DONE and latest.code == "Success",
             "code": code.tencent if code else None, "saas_code": code.saas if code else None,
             "message": code.message if code else lookup("VideoProcessing").message}
+        if state == "processing":
+            body["progress"] = job_progress(latest)
     return body
+
+
+def job_progress(attempt: Attempt) -> dict | None:
+    """Where a recorded video's job is: {"job": "queued", "ahead": N} or {"job": "running"}."""
+    job = VideoJob.get_or_none(VideoJob.attempt == attempt.id)
+    if job is None:
+        return None
+    if job.state != QUEUED:
+        return {"job": job.state}
+    ahead = VideoJob.select().where((VideoJob.state != JOB_DONE) & (VideoJob.id < job.id)).count()
+    return {"job": QUEUED, "ahead": ahead}

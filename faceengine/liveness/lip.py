@@ -29,18 +29,31 @@ from .types import Code, Frame, LivenessResult
 @dataclass(frozen=True)
 class LipOptions:
     track: TrackOptions = field(default_factory=TrackOptions)
-    # An opening must rise this much (gap / mouth width) above the closings around it: ~1.5 mm on
-    # a 50 mm mouth, three times the mesh's frame-to-frame jitter on a closed mouth (~0.01).
-    min_prominence: float = 0.03
+    # An opening must rise above the closings around it by at least ``min_prominence`` (gap /
+    # mouth width: 2.5 mm on a 50 mm mouth) and by ``noise_k`` times this capture's own mesh
+    # jitter (see ``mouth_noise``). The mesh's jitter on a still mouth differs a lot between
+    # faces (0.001 to 0.03, with single-frame snaps of the lips on blurred photos), so a fixed
+    # prominence either misses small mouths or counts jitter as speech.
+    min_prominence: float = 0.05
+    noise_k: float = 3.5
     min_gap_ms: float = 150.0          # syllables are >= ~150 ms apart even in fast reading
     missing_syllables: int = 1         # two quick digits may merge into one opening
     min_speech_ms: float = 400.0       # four syllables of >= 100 ms voicing
-    max_av_offset_ms: float = 120.0    # phone audio/video offset we accept
+    # Audio/video offsets searched (audio time - video time). The mouth opens before the sound
+    # it shapes (0 to ~150 ms), and a phone recorder adds a few tens of ms either way. A wider
+    # window only gives unrelated speech more chances to line up by accident.
+    min_av_lag_ms: float = -40.0
+    max_av_lag_ms: float = 160.0
     # Threshold on the correlation of frame-to-frame changes of mouth opening and loudness.
-    # On GRID split A (bench/liveness.py --calibrate-lip) own audio scored 0.34-0.64 and other
-    # speakers' audio 0.11-0.56: 0.3 is the highest value that rejects no own-audio clip. It
+    # On GRID split A (bench/liveness.py --calibrate-lip) own audio scored 0.33-0.64 and other
+    # speakers' audio 0.09-0.56: 0.3 is the highest value that rejects no own-audio clip. It
     # stops silence, unrelated timing and noise, not similar-rhythm speech (docs/liveness.md).
     min_av_correlation: float = 0.3
+
+    @property
+    def max_av_offset_ms(self) -> float:
+        """Largest audio/video offset searched, either way (kept for older callers)."""
+        return max(abs(self.min_av_lag_ms), abs(self.max_av_lag_ms))
 
 
 def mouth_series(frames_face) -> tuple[np.ndarray, np.ndarray]:
@@ -49,13 +62,29 @@ def mouth_series(frames_face) -> tuple[np.ndarray, np.ndarray]:
     return ts, op
 
 
+def mouth_noise(op: np.ndarray) -> float:
+    """Robust standard deviation of the mesh's frame-to-frame jitter of ``op``.
+
+    For white noise of deviation s, |op[i+1] - op[i]| has its 25th percentile at 0.45 s, so
+    s ~ 2.2 x that percentile. The low percentile ignores the frames where the mouth really
+    moves: even a fast reader holds the mouth still (closed or open) for a quarter of the frames.
+    """
+    if len(op) < 3:
+        return 0.0
+    return 2.2 * float(np.percentile(np.abs(np.diff(op)), 25))
+
+
+def opening_threshold(op: np.ndarray, options: LipOptions) -> float:
+    return max(options.min_prominence, options.noise_k * mouth_noise(op))
+
+
 def count_openings(ts: np.ndarray, op: np.ndarray, options: LipOptions) -> tuple[int, np.ndarray]:
     """Number of syllable-like openings and their frame indices."""
     if len(op) < 3:
         return 0, np.zeros(0, int)
     # No smoothing: at 15 fps a syllable's opening is one or two frames wide.
     dt = float(np.median(np.diff(ts))) if len(ts) > 1 else 66.7
-    peaks, _ = find_peaks(op, prominence=options.min_prominence,
+    peaks, _ = find_peaks(op, prominence=opening_threshold(op, options),
                           distance=max(1, int(round(options.min_gap_ms / max(dt, 1.0)))))
     return len(peaks), peaks
 
@@ -71,7 +100,7 @@ def av_sync(ts: np.ndarray, op: np.ndarray, audio: Audio,
         return out
     smooth = np.convolve(env.db, np.ones(5) / 5, mode="same")
     best = -1.0
-    for lag in np.arange(-options.max_av_offset_ms, options.max_av_offset_ms + 1, 10.0):
+    for lag in np.arange(options.min_av_lag_ms, options.max_av_lag_ms + 1, 10.0):
         e = np.interp(ts + lag, env.times_ms(), smooth, left=0.0, right=0.0)
         de, do = np.diff(e), np.diff(op)
         if de.std() > 0 and do.std() > 0:
@@ -92,7 +121,8 @@ def verify_lip(frames: list[Frame], challenge: LipChallenge, *, mesher: FaceMesh
     ts, op = mouth_series(track.faces)
     n, peaks = count_openings(ts, op, options)
     want = max(1, len(challenge.code) - options.missing_syllables)
-    metrics = {"openings": n, "mouth_range": round(float(op.max() - op.min()), 3)}
+    metrics = {"openings": n, "mouth_range": round(float(op.max() - op.min()), 3),
+               "opening_threshold": round(opening_threshold(op, options), 3)}
     score = min(1.0, n / max(len(challenge.code), 1))
     if n < want:
         return LivenessResult(False, Code.LIP_MOVE_SMALL, score, best,

@@ -39,11 +39,13 @@ class LipOptions:
     min_gap_ms: float = 150.0          # syllables are >= ~150 ms apart even in fast reading
     missing_syllables: int = 1         # two quick digits may merge into one opening
     min_speech_ms: float = 400.0       # four syllables of >= 100 ms voicing
-    # Audio/video offsets searched (audio time - video time). The mouth opens before the sound
-    # it shapes (0 to ~150 ms), and a phone recorder adds a few tens of ms either way. A wider
-    # window only gives unrelated speech more chances to line up by accident.
+    # Audio/video offsets searched (audio time - video time). The mouth moves before the sound
+    # it shapes, and a recorder adds a few tens of ms either way; on GRID split A the best lag
+    # of own audio was -20..+50 ms. A wider window only gives unrelated speech more chances to
+    # line up by accident (split A, other speakers' audio accepted at 0.3: 67% over +-120 ms,
+    # 47% over -40..+120 ms).
     min_av_lag_ms: float = -40.0
-    max_av_lag_ms: float = 160.0
+    max_av_lag_ms: float = 120.0
     # Threshold on the correlation of frame-to-frame changes of mouth opening and loudness.
     # On GRID split A (bench/liveness.py --calibrate-lip) own audio scored 0.33-0.64 and other
     # speakers' audio 0.09-0.56: 0.3 is the highest value that rejects no own-audio clip. It

@@ -35,6 +35,9 @@ class TrackOptions:
     # frame). Light mode uses 2: head motion in 1/15 s is a pixel or two at working size, far
     # inside the skin mask's erosion, and it halves the mesh time.
     mesh_every: int = 1
+    # Sharpness (the costly part of a frame's quality) is measured on this many frames only, the
+    # ones with the best size x frontality x open eyes; the others get quality 0 (never best).
+    quality_candidates: int = 8
 
 
 @dataclass(frozen=True)
@@ -94,8 +97,18 @@ def _appearance_patch(grey: np.ndarray, xy: np.ndarray) -> np.ndarray:
     return patch / (np.linalg.norm(patch) + 1e-6)
 
 
-def _quality(image_rgb: np.ndarray, xy_full: np.ndarray, iod_full: float) -> float:
-    """Sharpness x size x frontality x open eyes, each in 0..1."""
+def _pose_score(xy_full: np.ndarray, iod_full: float) -> float:
+    """Size x frontality x open eyes, each in 0..1 (the cheap part of the quality)."""
+    size = min(1.0, iod_full / 60.0)
+    r, l = g.eye_centres(xy_full)
+    yaw = abs(float(xy_full[g.NOSE_TIP][0] - (r[0] + l[0]) / 2.0)) / max(iod_full, 1e-6)
+    frontal = max(0.0, 1.0 - 2.0 * yaw)
+    eyes = min(1.0, g.eye_aspect_ratio(xy_full) / 0.22)
+    return float(size * frontal * eyes)
+
+
+def _sharpness(image_rgb: np.ndarray, xy_full: np.ndarray) -> float:
+    """Laplacian energy of the face at 64x64, mapped to 0..1."""
     x0, y0 = np.maximum(xy_full.min(axis=0), 0).astype(int)
     x1, y1 = xy_full.max(axis=0).astype(int)
     crop = image_rgb[y0:y1 + 1, x0:x1 + 1]
@@ -103,13 +116,7 @@ def _quality(image_rgb: np.ndarray, xy_full: np.ndarray, iod_full: float) -> flo
         return 0.0
     grey = cv2.cvtColor(cv2.resize(crop, (64, 64), interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2GRAY)
     lap = float(cv2.Laplacian(grey, cv2.CV_32F).var())
-    sharp = lap / (lap + 100.0)
-    size = min(1.0, iod_full / 60.0)
-    r, l = g.eye_centres(xy_full)
-    yaw = abs(float(xy_full[g.NOSE_TIP][0] - (r[0] + l[0]) / 2.0)) / max(iod_full, 1e-6)
-    frontal = max(0.0, 1.0 - 2.0 * yaw)
-    eyes = min(1.0, g.eye_aspect_ratio(xy_full) / 0.22)
-    return float(sharp * size * frontal * eyes)
+    return lap / (lap + 100.0)
 
 
 def track_face(frames: list[Frame], mesher: FaceMesher,
@@ -125,7 +132,7 @@ def track_face(frames: list[Frame], mesher: FaceMesher,
     h, w = frames[0].image_rgb.shape[:2]
     scale = max(1.0, max(h, w) / options.work_max_side)
     size = (int(round(w / scale)), int(round(h / scale)))
-    work, obs = [], []
+    work, obs, pose = [], [], {}
     for i, fr in enumerate(frames):
         img = fr.image_rgb
         small = img if scale == 1.0 else cv2.resize(img, size, interpolation=cv2.INTER_AREA)
@@ -146,9 +153,14 @@ def track_face(frames: list[Frame], mesher: FaceMesher,
             obs.append(None)
             continue
         grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
-        q = _quality(img, xy * scale, iod * scale)
-        obs.append(FaceObservation(i, float(fr.timestamp_ms), face.points, q,
+        pose[i] = _pose_score(xy * scale, iod * scale)
+        obs.append(FaceObservation(i, float(fr.timestamp_ms), face.points, 0.0,
                                    _appearance_patch(grey, xy)))
+    # Quality = sharpness x pose, for the frames with the best pose only.
+    for i in sorted(pose, key=pose.get, reverse=True)[:max(1, options.quality_candidates)]:
+        o = obs[i]
+        q = pose[i] * _sharpness(frames[i].image_rgb, o.xy * scale)
+        obs[i] = FaceObservation(o.index, o.timestamp_ms, o.points, q, o.patch, o.meshed)
     ts = np.array([f.timestamp_ms for f in frames], dtype=np.float64)
     return FaceTrack(ts, tuple(work), tuple(obs), scale)
 

@@ -10,9 +10,9 @@ at least ``wide`` and ``wide_margin`` above rest. Blink: the eye aspect ratio, a
 consecutive frames (a deliberate blink lasts >= ~150 ms, two frames at 15 fps; one noisy frame
 is not a blink), falls below the capture's open-eye level (median EAR while the mouth is not
 wide open) by at least ``1 - blink_drop`` of it and ``blink_noise_k`` robust deviations of the
-capture's EAR, and comes back at least ``blink_recover`` of the way within ``max_blink_ms``,
-while the mouth is not wide open (opening the mouth wide narrows the eyes too). A still photo
-has neither transition.
+capture's EAR noise, and comes back at least ``blink_recover`` of the way within
+``max_blink_ms``. While the mouth is wide open (which narrows the eyes too) only a deep dip, to
+``blink_deep`` of the open level, counts. A still photo has neither transition.
 """
 from __future__ import annotations
 
@@ -41,13 +41,14 @@ class ActionOptions:
     # under-reads closure on narrow eyes and soft images (falls of only 12-15% on some real
     # photos with the eyes closed), so closed = two consecutive frames averaging at most
     # ``blink_drop`` of the open level and ``blink_noise_k`` noise deviations below it; open
-    # again = back above ``blink_recover`` of that fall. Deviation = 1.4826 x MAD of the
-    # capture's EAR. On 72 synthetic stills and mouth-only clips of 12 real faces (seed 99,
-    # not the bench's) the deepest two-frame dip reached 3.95 deviations (and 13% of the open
-    # level on a face whose EAR jitters ~10%); animated blinks of the same faces gave >= 6.0
-    # deviations and >= 12%.
+    # again = back above ``blink_recover`` of that fall. Deviation = the robust deviation of the
+    # EAR's frame-to-frame noise (``jitter``). On 72 synthetic stills and mouth-only clips of
+    # 12 real faces (seed 99, not the bench's) no two-frame dip of >= 10% reached 3.3
+    # deviations (the noisiest face jitters ~10%); animated blinks of the same faces gave
+    # >= 5.6 deviations and >= 12%.
     blink_drop: float = 0.9
     blink_noise_k: float = 5.0
+    blink_deep: float = 0.6            # a dip to this share of the open level counts even mid-gape
     blink_recover: float = 0.5         # fraction of the fall that must be recovered
     max_blink_ms: float = 1000.0       # a deliberate blink; longer is eyes kept shut
 
@@ -81,26 +82,30 @@ def mouth_events(ts: np.ndarray, op: np.ndarray, options: ActionOptions) -> list
     return events
 
 
-def spread(x: np.ndarray) -> float:
-    """Robust deviation of a level around its median (1.4826 x MAD): the eyes are open for most
-    of a capture, so a blink's few frames do not move it."""
-    return 1.4826 * float(np.median(np.abs(x - np.median(x)))) if len(x) else 0.0
+def jitter(x: np.ndarray) -> float:
+    """Robust deviation of a series' frame-to-frame noise: 1.4826 x the median |x[i+1] - x[i]|,
+    over sqrt(2). Slow drifts (the eyes widening with an expression) and the few frames of real
+    movement do not move it, unlike the spread of the level itself."""
+    if len(x) < 3:
+        return 0.0
+    return 1.4826 * float(np.median(np.abs(np.diff(x)))) / np.sqrt(2.0)
 
 
 def blink_events(ts: np.ndarray, ear: np.ndarray, op: np.ndarray, options: ActionOptions) -> list[Event]:
     if len(ear) < 4:
         return []
     _, wide = mouth_levels(op, options)
-    calm = op < wide                       # eyes narrow when the mouth gapes: not a blink
-    if calm.sum() < 3:
-        return []
-    base = float(np.median(ear[calm]))
+    calm = op < wide                       # eyes narrow when the mouth gapes
+    base = float(np.median(ear[calm])) if calm.sum() >= 3 else float(np.median(ear))
     # Closed: the mean of two consecutive frames (a deliberate blink spans >= 2 frames at 15 fps;
     # the mean halves the noise variance) falls by ``fall``.
     fall = max((1.0 - options.blink_drop) * base,
-               options.blink_noise_k * spread(ear[calm]) / np.sqrt(2.0))
+               options.blink_noise_k * jitter(ear) / np.sqrt(2.0))
     pair = 0.5 * (ear[:-1] + ear[1:])
-    closed = np.r_[(pair <= base - fall) & calm[:-1] & calm[1:], False]
+    # While the mouth gapes only a deep dip counts: the gape narrows the eyes by up to ~15%
+    # (a real person, LivePortrait d18), and people often blink as they close the mouth.
+    deep = pair <= options.blink_deep * base
+    closed = np.r_[(pair <= base - fall) & ((calm[:-1] & calm[1:]) | deep), False]
     reopened = ear >= base - options.blink_recover * fall
     events, armed, start = [], False, None
     for i, t in enumerate(ts):

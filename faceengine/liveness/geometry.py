@@ -22,6 +22,7 @@ LEFT_EAR_POINTS = (362, 385, 387, 263, 373, 380)
 # Inner-lip pairs (upper, lower) across the mouth, and the outer corners for the width.
 INNER_LIP_PAIRS = ((13, 14), (82, 87), (312, 317))
 MOUTH_CORNERS = (61, 291)
+OUTER_LIP_MIDDLE = (0, 17)          # top of the upper lip, bottom of the lower lip
 CHIN = 152
 NOSE_TIP = 1
 # Points of the face that barely move with expression: used for rigid fits.
@@ -53,3 +54,12 @@ def mouth_opening(xy: np.ndarray) -> float:
     gap = np.mean([np.linalg.norm(xy[a] - xy[b]) for a, b in INNER_LIP_PAIRS])
     width = np.linalg.norm(xy[MOUTH_CORNERS[0]] - xy[MOUTH_CORNERS[1]])
     return float(gap / max(width, 1e-6))
+
+
+def lip_height(xy: np.ndarray) -> float:
+    """Outer height of the lips over mouth width: ~0.3-0.4 closed (the lips' own thickness) and
+    rising with the jaw. Coarser than ``mouth_opening`` but the mesh does not snap it: on soft
+    images the inner-lip points sometimes collapse for a frame while the outer contour holds."""
+    height = np.linalg.norm(xy[OUTER_LIP_MIDDLE[0]] - xy[OUTER_LIP_MIDDLE[1]])
+    width = np.linalg.norm(xy[MOUTH_CORNERS[0]] - xy[MOUTH_CORNERS[1]])
+    return float(height / max(width, 1e-6))

@@ -38,6 +38,12 @@ class LipOptions:
     noise_k: float = 3.5
     min_gap_ms: float = 150.0          # syllables are >= ~150 ms apart even in fast reading
     missing_syllables: int = 1         # two quick digits may merge into one opening
+    # The mesh's inner-lip points can snap shut for single frames on soft images (a still photo
+    # then shows "openings" between the snaps), the outer lip contour does not. Reading also
+    # moves the outer lips (the jaw drops): at least this share of the code's syllables must
+    # show as rises of the outer lip height by the same noise rule. Measured: >= 2 of 6-8
+    # syllables on every GRID clip, >= 3 on talking LivePortrait clips; 0 on animated stills.
+    min_outer_share: float = 0.5
     min_speech_ms: float = 400.0       # four syllables of >= 100 ms voicing
     # Audio/video offsets searched (audio time - video time). The mouth moves before the sound
     # it shapes, and a recorder adds a few tens of ms either way; on GRID split A the best lag
@@ -62,6 +68,10 @@ def mouth_series(frames_face) -> tuple[np.ndarray, np.ndarray]:
     ts = np.array([o.timestamp_ms for o in frames_face])
     op = np.array([g.mouth_opening(o.xy) for o in frames_face])
     return ts, op
+
+
+def lip_height_series(frames_face) -> np.ndarray:
+    return np.array([g.lip_height(o.xy) for o in frames_face])
 
 
 def mouth_noise(op: np.ndarray) -> float:
@@ -122,13 +132,16 @@ def verify_lip(frames: list[Frame], challenge: LipChallenge, *, mesher: FaceMesh
     best = track.best_frames()
     ts, op = mouth_series(track.faces)
     n, peaks = count_openings(ts, op, options)
+    n_outer, _ = count_openings(ts, lip_height_series(track.faces), options)
     want = max(1, len(challenge.code) - options.missing_syllables)
-    metrics = {"openings": n, "mouth_range": round(float(op.max() - op.min()), 3),
+    want_outer = max(1, int(np.ceil(options.min_outer_share * len(challenge.code))))
+    metrics = {"openings": n, "outer_openings": n_outer, "mouth_range": round(float(op.max() - op.min()), 3),
                "opening_threshold": round(opening_threshold(op, options), 3)}
     score = min(1.0, n / max(len(challenge.code), 1))
-    if n < want:
-        return LivenessResult(False, Code.LIP_MOVE_SMALL, score, best,
-                              f"{n} mouth openings, want >= {want}", metrics)
+    if n < want or n_outer < want_outer:
+        return LivenessResult(False, Code.LIP_MOVE_SMALL, score if n_outer >= want_outer else 0.0, best,
+                              f"{n} mouth openings (want >= {want}), {n_outer} of the outer lips "
+                              f"(want >= {want_outer})", metrics)
     if audio is not None:
         sync = av_sync(ts, op, audio, options)
         metrics.update({k: round(v, 3) for k, v in sync.items()})

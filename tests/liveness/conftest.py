@@ -3,7 +3,9 @@ and meshers shared by the module's tests (mesh models load once per session)."""
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from matplotlib import cbook
@@ -47,6 +49,27 @@ def hopper(photo_mesher) -> Portrait:
 @pytest.fixture(scope="session")
 def astronaut(photo_mesher) -> Portrait:
     return Portrait.from_photo(data.astronaut(), photo_mesher)
+
+
+FACEDATA = Path(__file__).resolve().parents[2].parent / "shared" / "facedata"
+
+
+def facedata_portrait(relpath: str, photo_mesher) -> Portrait:
+    bgr = cv2.imread(str(FACEDATA / "identities" / relpath))
+    return Portrait.from_photo(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), photo_mesher)
+
+
+@pytest.fixture(scope="session")
+def jittery_mouth(photo_mesher) -> Portrait:
+    """A soft LFW photo on which the mesh's closed lips jitter by up to ~0.13 mouth widths,
+    with single-frame snaps (tests marked ``shared`` only)."""
+    return facedata_portrait("lfw_krasserm/Donald_Rumsfeld/Donald_Rumsfeld_0001.jpg", photo_mesher)
+
+
+@pytest.fixture(scope="session")
+def narrow_eyes(photo_mesher) -> Portrait:
+    """Heavy eye make-up: the mesh reads the open eyes at EAR ~0.13 and jitters ~10% (``shared``)."""
+    return facedata_portrait("deepface/deepface_id02/img26.jpg", photo_mesher)
 
 
 @pytest.fixture

@@ -1,10 +1,13 @@
-"""Actions on a real photo with the mouth opened and the eyes closed by warping."""
+"""Actions on real photos whose mouth and eyes are animated by warping, and on a real person's clip."""
 import random
+from pathlib import Path
 
 import pytest
 
 from bench.liveness_synth import animated_capture, none, pulse
-from faceengine.liveness import ActionChallenge, Code, verify_action
+from faceengine.liveness import ActionChallenge, Code, Frame, verify_action
+
+FACEDATA = Path(__file__).resolve().parents[2].parent / "shared" / "facedata"
 
 MOUTH_FIRST = ActionChallenge((1, 2))
 BLINK_FIRST = ActionChallenge((2, 1))
@@ -49,3 +52,44 @@ def test_missing_action(hopper, fine_mesher, mouth_at, blink_at, code):
 def test_still_photo_is_rejected(hopper, fine_mesher):
     result = verify_action(capture(hopper, seed=4), MOUTH_FIRST, mesher=fine_mesher)
     assert not result.passed and result.code == Code.ACTION_OPEN_MOUTH
+
+
+# -- the person's own levels: narrow eyes, and a real person -----------------------------------
+
+@pytest.mark.shared
+def test_blink_of_narrow_eyes_is_seen(narrow_eyes, fine_mesher):
+    # The mesh reads these open eyes at EAR ~0.13 and a full synthetic closure as a ~30% fall:
+    # a fixed "65% of open" rule never saw it.
+    frames = capture(narrow_eyes, mouth_at=600, blink_at=1800, seed=5)
+    result = verify_action(frames, MOUTH_FIRST, mesher=fine_mesher)
+    assert result.passed, result.metrics
+
+
+@pytest.mark.shared
+def test_narrow_eyes_jitter_is_not_a_blink(narrow_eyes, fine_mesher):
+    result = verify_action(capture(narrow_eyes, mouth_at=600, seed=6), MOUTH_FIRST, mesher=fine_mesher)
+    assert not result.passed and result.code == Code.ACTION_CLOSE_EYE, result.metrics
+
+
+def real_window(name, start_ms, end_ms):
+    """A stretch of a real clip, re-timed as a capture that starts at 0."""
+    from faceengine.liveness.capture import read_video
+    frames = read_video(FACEDATA / "videos" / "liveportrait_driving" / name)
+    return [Frame(f.image_rgb, f.timestamp_ms - start_ms) for f in frames if start_ms <= f.timestamp_ms < end_ms]
+
+
+@pytest.mark.shared
+def test_real_person_opens_mouth_then_blinks(fine_mesher):
+    # LivePortrait d18: mouth wide open at ~2.1 s, a blink at ~3.3 s as the mouth closes,
+    # the mouth open again at ~3.8 s.
+    assert verify_action(real_window("d18.mp4", 1700, 4700), MOUTH_FIRST, mesher=fine_mesher).passed
+    result = verify_action(real_window("d18.mp4", 2900, 5900), BLINK_FIRST, mesher=fine_mesher)
+    assert result.passed, result.metrics
+
+
+@pytest.mark.shared
+def test_real_person_in_the_wrong_order_or_one_action_fails(fine_mesher):
+    reverse = verify_action(real_window("d18.mp4", 1700, 3750), BLINK_FIRST, mesher=fine_mesher)
+    assert not reverse.passed, reverse.metrics
+    mouth_only = verify_action(real_window("d18.mp4", 0, 3000), MOUTH_FIRST, mesher=fine_mesher)
+    assert not mouth_only.passed and mouth_only.code == Code.ACTION_CLOSE_EYE

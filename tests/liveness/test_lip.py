@@ -97,3 +97,30 @@ def test_real_grid_speaker_with_own_audio(fine_mesher):
     path = FACEDATA / "videos" / "grid_lipnet" / "grid_sbwe5n.mpg"   # "set blue with E five now"
     result = verify_lip(read_video(path), CODE, mesher=fine_mesher, audio=read_video_audio(path))
     assert result.passed, result.metrics
+
+
+# -- a face whose closed mouth jitters: openings are measured against the capture's own noise --
+
+@pytest.mark.shared
+def test_jittery_closed_mouth_is_not_reading(jittery_mouth, fine_mesher):
+    import random
+    from bench.liveness_synth import pulse
+    blinking = animated_capture(jittery_mouth, none, pulse(900, 250), DURATION, random.Random(11))
+    result = verify_lip(blinking, CODE, mesher=fine_mesher)
+    assert result.code == Code.LIP_MOVE_SMALL, result.metrics
+    still = animated_capture(jittery_mouth, none, none, DURATION, random.Random(12))
+    assert not verify_lip(still, CODE, mesher=fine_mesher, audio=voiced(ONSETS)).passed
+
+
+@pytest.mark.shared
+def test_jittery_mouth_reading_with_its_speech_passes(jittery_mouth, fine_mesher):
+    import random
+    frames = animated_capture(jittery_mouth, syllables(ONSETS, 0.3), none, DURATION, random.Random(13))
+    result = verify_lip(frames, CODE, mesher=fine_mesher, audio=voiced(ONSETS))
+    assert result.passed, result.metrics
+
+
+def test_speech_behind_the_lips_by_more_than_a_recorder_lag_fails(reading, fine_mesher):
+    # The right syllables, played 300 ms after the mouth made them.
+    late = voiced([t + 300.0 for t in ONSETS], seed=3)
+    assert verify_lip(reading, CODE, mesher=fine_mesher, audio=late).code == Code.LIP_VOICE_FAIL

@@ -1,12 +1,15 @@
 """Digit (LIP): the user reads a one-time code aloud.
 
 Video: the inner-lip gap over mouth width rises and falls once per syllable (each Chinese digit
-is one syllable), so the check counts prominent openings. Audio, when present: there must be
-speech, and the syllable-level changes of loudness must follow the changes of mouth opening
-(correlation of their frame-to-frame differences at a small audio/video offset). An optional ``SpeechRecogniser`` checks the digits.
+is one syllable), so the check counts openings that stand out of this capture's own mesh jitter,
+and requires the outer lips to rise too (the inner-lip points can snap shut on soft images).
+Audio, when present: there must be speech, and the syllable-level changes of loudness must follow
+the changes of mouth opening (correlation of their frame-to-frame differences at a small
+audio/video offset). An optional ``SpeechRecogniser`` checks the digits.
 
 Limits (docs/liveness.md): the audio-visual test is a timing test; speech of a similar rhythm
-recorded for the same span can pass it. The recogniser is the defence against unrelated speech.
+recorded for the same span passes it about half the time in the bench. The recogniser is the
+defence against unrelated speech.
 """
 from __future__ import annotations
 
@@ -54,7 +57,7 @@ class LipOptions:
     max_av_lag_ms: float = 120.0
     # Threshold on the correlation of frame-to-frame changes of mouth opening and loudness.
     # On GRID split A (bench/liveness.py --calibrate-lip) own audio scored 0.33-0.64 and other
-    # speakers' audio 0.09-0.56: 0.3 is the highest value that rejects no own-audio clip. It
+    # speakers' audio -0.10-0.56: 0.3 is the highest value that rejects no own-audio clip. It
     # stops silence, unrelated timing and noise, not similar-rhythm speech (docs/liveness.md).
     min_av_correlation: float = 0.3
 

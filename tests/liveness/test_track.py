@@ -36,3 +36,21 @@ def test_identity_check_catches_a_splice_with_similar_pose(hopper, astronaut, me
     assert not check_continuity(track, spliced, TrackOptions(), DlibIdentity()).ok
     one = track_face(a, mesher)
     assert check_continuity(one, a, TrackOptions(), DlibIdentity()).ok
+
+
+def test_tracking_mesher_reads_the_same_landmarks_as_the_field_by_field_path(hopper):
+    """The mesher's fast read of MediaPipe's wire format equals reading each landmark's fields."""
+    import numpy as np
+
+    from faceengine.liveness.meshers import _WIRE, TrackingMesher, _points
+
+    mesher = TrackingMesher(refine_landmarks=True)
+    try:
+        image = np.ascontiguousarray(hopper.image)
+        [face] = mesher._graph.process(image).multi_face_landmarks
+    finally:
+        mesher.close()
+    h, w = image.shape[:2]
+    assert len(face.SerializeToString()) == len(face.landmark) * _WIRE.itemsize   # the fast path runs
+    slow = np.array([[p.x * w, p.y * h, p.z * w] for p in face.landmark], dtype=np.float32)
+    np.testing.assert_allclose(_points(face, w, h), slow, rtol=1e-6, atol=1e-3)

@@ -70,20 +70,13 @@ def _configure(app: Flask, settings: Settings) -> None:
     app.json.ensure_ascii = False
 
 
-def _default_engine_factory(settings: Settings):
-    """Checks the engine configuration now (a bad ONNX spec stops start-up); loads models later."""
-    from faceengine.engine import FaceEngine
-    from .engine_factory import engine_options
-
-    options = engine_options(settings)
-    return lambda: FaceEngine(options).load()
-
-
 def _register_extensions(app: Flask, settings: Settings, clock: Clock | None) -> Services:
+    from .engine_factory import engine_loader   # the face engine's code, imported only for an app
+
     database = db.open_database(settings.database_url)
     db.bind(database)
     svc = Services(settings=settings, clock=clock or SystemClock(), sealer=Sealer(settings.data_key),
-                   engine=EngineHolder(_default_engine_factory(settings)))
+                   engine=EngineHolder(engine_loader(settings)))
     app.extensions[EXTENSION_KEY] = svc
 
     @app.before_request

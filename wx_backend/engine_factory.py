@@ -17,7 +17,7 @@ refused: an uncalibrated Sim would silently change what every merchant's thresho
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Callable
 
 from faceengine.engine import EngineOptions, FaceEngine
 
@@ -34,9 +34,11 @@ def engine_options(settings: Settings) -> EngineOptions:
                                                      settings.onnx_embedder_spec))
 
 
-def build_engine(settings: Settings) -> FaceEngine:
-    """Load every model now; raises EngineUnavailable (a missing or broken model) or ConfigError."""
-    return FaceEngine(engine_options(settings)).load()
+def engine_loader(settings: Settings) -> Callable[[], FaceEngine]:
+    """Checks the configuration now (ConfigError stops start-up) and returns what loads the models
+    later, once per worker process; loading raises EngineUnavailable for a missing or broken model."""
+    options = engine_options(settings)
+    return lambda: FaceEngine(options).load()
 
 
 def _onnx_options(path: str, raw_spec: str):

@@ -16,7 +16,7 @@ import numpy as np
 
 from faceengine.liveness import challenge as fc
 from faceengine.liveness.action import verify_action
-from faceengine.liveness.capture import Audio
+from faceengine.liveness.capture import Audio, read_video, read_video_audio
 from faceengine.liveness.light import verify_light
 from faceengine.liveness.lip import verify_lip
 from faceengine.liveness.silent import verify_silent
@@ -84,6 +84,13 @@ class LivenessKit:
             from faceengine.liveness.pad_model import PadModel, PadModelOptions
             self.pad_model = PadModel(PadModelOptions(Path(pad_model_path)))
         self.lock = threading.Lock()
+
+
+def read_capture(path: Path, mode: str) -> tuple[list[Frame], Audio | None]:
+    """A recorded video's frames (thinned to VIDEO_MAX_FPS, at most VIDEO_MAX_FRAMES) and, for the
+    digit mode, its audio track. Raises MediaError when it cannot be decoded."""
+    frames = read_video(path, max_fps=VIDEO_MAX_FPS, max_frames=VIDEO_MAX_FRAMES)
+    return frames, (read_video_audio(path) if mode == "lip" else None)
 
 
 def kit_holder(svc) -> EngineHolder:

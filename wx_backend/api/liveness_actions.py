@@ -21,10 +21,9 @@ from pathlib import Path
 from PIL import Image
 
 from faceengine.errors import EngineUnavailable, FaceEngineError, MediaError
-from faceengine.liveness.capture import read_video, read_video_audio
 
 from ..errors import BadRequest, ServiceError
-from ..liveness import VIDEO_MAX_FPS, VIDEO_MAX_FRAMES, kit_holder, result_for, run_liveness
+from ..liveness import kit_holder, read_capture, result_for, run_liveness
 from ..registry import REGISTRY
 from ..registry.photo_verify import PhotoVerdict, Rejected, compare, identity_reference, photo_template
 from ..registry.store import today
@@ -118,8 +117,7 @@ def _run_liveness(ctx: ActionContext, mode: str, challenge: str, video: bytes):
         path = Path(tmp) / "capture"
         path.write_bytes(video)
         try:
-            frames = read_video(path, max_fps=VIDEO_MAX_FPS, max_frames=VIDEO_MAX_FRAMES)
-            audio = read_video_audio(path) if engine_mode == "lip" else None
+            frames, audio = read_capture(path, engine_mode)
             kit = kit_holder(ctx.services).get()
             return run_liveness(kit, engine_mode, payload, frames, audio), frames
         except MediaError:

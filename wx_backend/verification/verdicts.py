@@ -16,11 +16,11 @@ import cv2
 import numpy as np
 
 from faceengine.errors import EngineUnavailable, FaceEngineError, MediaError
-from faceengine.liveness.capture import Audio, read_video, read_video_audio
+from faceengine.liveness.capture import Audio
 from faceengine.liveness.types import Frame
 
 from ..errors import BadRequest, ServiceError
-from ..liveness import VIDEO_MAX_FPS, VIDEO_MAX_FRAMES, result_for, run_liveness
+from ..liveness import read_capture, result_for, run_liveness
 from ..registry import REGISTRY
 from ..registry import photo_verify
 from ..registry.store import today
@@ -97,8 +97,7 @@ def evaluate_frames(svc, session, payload: dict, frames: list[Frame], audio: Aud
 
 def evaluate_video(svc, session, payload: dict, path: Path) -> Verdict:
     try:
-        frames = read_video(path, max_fps=VIDEO_MAX_FPS, max_frames=VIDEO_MAX_FRAMES)
-        audio = read_video_audio(path) if session.liveness_mode == "lip" else None
+        frames, audio = read_capture(path, session.liveness_mode)
     except MediaError as exc:
         log.info("video could not be decoded: %s", exc.code)
         raise BadRequest("LipVideoInvalid") from None

@@ -9,8 +9,29 @@ const multipart = require('../../multipart.js');
 
 const FPS = 15;
 const CONSENT_VERSION = '2026-11-v1';
+const READY = '准备';
+const READ_HINT = '数字出现时，请立即读出';
 
 function biz(path) { return '/api/biz/' + this.data.bizToken + path; }
+
+// Paced digit challenge: before show_ms[0] a get-ready hint, then digit k alone from show_ms[k]
+// (ms since t0) until the next appears. Without show_ms (an unpaced code) the whole code at once.
+function showDigits(page, spec, t0) {
+  const show = spec.show_ms || [];
+  if (!show.length) { page.setData({ prompt: spec.code }); return []; }
+  page.setData({ prompt: READY, message: READ_HINT });
+  return show.map((ms, k) => setTimeout(() => page.setData({ prompt: spec.code[k] }),
+                                        Math.max(0, ms - (Date.now() - t0))));
+}
+
+// Starts the recorder and resolves once it is recording, so that the WAV's first sample is at t0.
+function startRecorder(recorder, durationMs) {
+  return new Promise((resolve, reject) => {
+    recorder.onStart(resolve);
+    recorder.onError((err) => reject(new Error(err.errMsg || '无法录音')));
+    recorder.start({ format: 'wav', sampleRate: 16000, numberOfChannels: 1, duration: durationMs });
+  });
+}
 
 // POST a prebuilt multipart body with the session token (app.api.request sends JSON only).
 async function upload(path, body, contentType) {
@@ -63,21 +84,23 @@ Page({
     this.setData({ busy: false });
   },
 
-  // Frames from the camera listener, JPEG-encoded on an offscreen canvas; light mode paints the
-  // page in the issued colours, digit mode shows the code and records 16 kHz mono WAV.
-  capture(challenge) {
+  // Frames from the camera listener, JPEG-encoded on an offscreen canvas and named by their time
+  // since t0; light mode paints the page in the issued colours, digit mode shows each digit alone at
+  // its issued moment (show_ms, on the same t0) and records 16 kHz mono WAV from t0, so the server
+  // can check that the speech and the mouth follow the digits.
+  async capture(challenge) {
     const spec = challenge.challenge;
-    const duration = challenge.mode === 'light' ? spec.colors.length * spec.slot_ms + 300 : 4000;
+    const lip = challenge.mode === 'lip';
+    const duration = challenge.mode === 'light' ? spec.colors.length * spec.slot_ms + 300
+      : (lip && spec.duration_ms) || 4000;
     const frames = [];
     const canvas = wx.createOffscreenCanvas({ type: '2d', width: 1, height: 1 });
-    const recorder = challenge.mode === 'lip' ? wx.getRecorderManager() : null;
-    if (recorder) {
-      this.setData({ prompt: spec.code });
-      recorder.start({ format: 'wav', sampleRate: 16000, numberOfChannels: 1, duration: duration + 500 });
-    }
+    const recorder = lip ? wx.getRecorderManager() : null;
+    if (recorder) await startRecorder(recorder, duration + 500);
     return new Promise((resolve, reject) => {
       const camera = wx.createCameraContext();
       const t0 = Date.now();
+      const timers = lip ? showDigits(this, spec, t0) : [];
       let last = -1000;
       const listener = camera.onCameraFrame((frame) => {
         const t = Date.now() - t0;
@@ -97,6 +120,8 @@ Page({
         frames.push({ t, jpeg: wx.base64ToArrayBuffer(b64) });
         if (t >= duration) {
           listener.stop();
+          timers.forEach(clearTimeout);
+          if (lip) this.setData({ prompt: '' });
           if (!recorder) { resolve({ frames, audio: null }); return; }
           recorder.onStop((res) => {
             wx.getFileSystemManager().readFile({

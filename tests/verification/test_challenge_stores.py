@@ -35,7 +35,8 @@ def two_sessions(svc, native_merchant, app_ctx):
 NOW = dt.datetime(2026, 12, 1, 8, 0)
 
 
-@pytest.mark.parametrize("mode, keys", [("light", {"colors", "slot_ms", "nonce"}), ("lip", {"code"}),
+@pytest.mark.parametrize("mode, keys", [("light", {"colors", "slot_ms", "nonce"}),
+                                        ("lip", {"code", "show_ms", "duration_ms"}),
                                         ("action", {"sequence"}), ("silent", set())])
 def test_challenges_are_random_per_mode(mode, keys):
     a, b = new_challenge(1, mode, NOW), new_challenge(1, mode, NOW)
@@ -47,6 +48,22 @@ def test_challenges_are_random_per_mode(mode, keys):
 def test_lip_codes_are_four_digits_and_vary():
     codes = {new_challenge(1, "lip", NOW).payload["code"] for _ in range(50)}
     assert all(len(c) == 4 and c.isdigit() for c in codes) and len(codes) > 30
+
+
+def test_lip_challenges_are_paced_one_random_moment_per_digit():
+    """Each digit appears alone at its own moment (ms from the capture start): the first after a
+    moment to look at the screen, then 0.7-1.7 s apart; the capture lasts past the last one."""
+    rng = random.Random(7)
+    issued = [new_challenge(1, "lip", NOW, rng).payload for _ in range(200)]
+    for p in issued:
+        show = p["show_ms"]
+        assert len(show) == len(p["code"]) and all(isinstance(t, int) for t in show)
+        assert 500 <= show[0] <= 900
+        assert all(700 <= b - a <= 1700 for a, b in zip(show, show[1:])), show
+        assert p["duration_ms"] > show[-1]
+    # The moments are drawn per challenge, not a fixed rhythm.
+    assert len({tuple(p["show_ms"]) for p in issued}) == len(issued)
+    assert len({b - a for p in issued for a, b in zip(p["show_ms"], p["show_ms"][1:])}) > 50
 
 
 def test_taken_once(store, two_sessions):

@@ -54,9 +54,10 @@ def plain_h5(svc, enrolled):
     return merchant, make_rule(svc, merchant, "h5", "lip"), make_rule(svc, merchant, "native_h5", "lip")
 
 
-def record(portrait, code: str, seed: int, container: str = "webm") -> bytes:
+def record(portrait, challenge: dict, seed: int, container: str = "webm") -> bytes:
+    """A video of a real face reading the issued (paced) digits as each appears: duration_ms long."""
     rng = random.Random(seed)
-    reading = talking.Reading.of(code, rng=rng, tail_ms=1500)       # ~4 s
+    reading = talking.Reading.following(challenge, rng)
     frames = talking.lip_capture(portrait, reading, rng)
     return talking.encode_video(frames, talking.voiced_audio(reading, rng), container)
 
@@ -78,7 +79,7 @@ def test_ordinary_h5_video_is_verified_in_the_background_and_pulled(server, plai
     assert browser.api("POST", f"/api/biz/{token}/consent",
                        json={"agree": True, "version": "2026-11-v1"}).status_code == 200
     ch = browser.api("GET", f"/api/biz/{token}/challenge").json()
-    video = record(grace_portrait, ch["challenge"]["code"], 5)
+    video = record(grace_portrait, ch["challenge"], 5)
     assert len(video) < 8 * 1024 * 1024
     resp = browser.api("POST", f"/api/biz/{token}/video", data={"nonce": ch["nonce"]},
                        files={"video": ("capture.webm", video, "video/webm")})

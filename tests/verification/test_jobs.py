@@ -9,6 +9,7 @@ import random
 
 import pytest
 
+from faceengine.liveness.challenge import new_lip_challenge
 from wx_backend import db
 from wx_backend.billing.models import Charge
 from wx_backend.clock import utc_naive
@@ -32,19 +33,20 @@ def _charges() -> int:
     return Charge.select().count()
 
 
-def orphan_job(svc, session, video: bytes, code: str) -> VideoJob:
+def orphan_job(svc, session, video: bytes, challenge: dict) -> VideoJob:
     """What a worker killed mid-job leaves: the attempt counted, the job claimed (running, a lease,
     one run) and no verdict."""
     now = utc_naive(svc.clock.now())
     attempt = attempts.start_attempt(session, "video", "user-digest", svc.clock)
-    return VideoJob.create(attempt=attempt, challenge_payload=json.dumps({"code": code}),
+    return VideoJob.create(attempt=attempt, challenge_payload=json.dumps(challenge),
                            video_sealed=svc.sealer.seal(video), video_suffix=".mp4", state=RUNNING,
                            lease_until=now + dt.timedelta(seconds=svc.settings.job_lease_s), runs=1,
                            created_at=now, updated_at=now)
 
 
 def test_killed_workers_job_is_rerun_by_the_sweep_and_charged_once(svc, h5_session, clock, grace_portrait):
-    job = orphan_job(svc, h5_session, record(grace_portrait, "3907", 21, "mp4"), "3907")
+    challenge = new_lip_challenge(random.Random(21)).to_json()
+    job = orphan_job(svc, h5_session, record(grace_portrait, challenge, 21, "mp4"), challenge)
     sweep = svc.verification_tasks["sweep"]
     assert sweep() == 0                                   # the lease still holds: not lost yet
     clock.advance(svc.settings.job_lease_s + 1)
@@ -65,7 +67,7 @@ def test_killed_workers_job_is_rerun_by_the_sweep_and_charged_once(svc, h5_sessi
 
 
 def test_a_job_that_keeps_failing_is_given_up_uncharged(svc, h5_session, clock):
-    job = orphan_job(svc, h5_session, b"\x1a\x45\xdf\xa3 whatever", "1111")
+    job = orphan_job(svc, h5_session, b"\x1a\x45\xdf\xa3 whatever", {"code": "1111"})
     VideoJob.update(runs=jobs.MAX_RUNS).where(VideoJob.id == job.id).execute()
     clock.advance(svc.settings.job_lease_s + 1)
     svc.verification_tasks["sweep"]()
@@ -91,7 +93,7 @@ class TestQueuedThroughHuey:
         huey = svc.jobs.huey
         assert type(huey).__name__ == ("RedisHuey" if settings.redis_url else "SqliteHuey")
         issued = new_challenge(h5_session.id, "lip", svc.clock.now(), random.Random(3))
-        video = record(grace_portrait, issued.payload["code"], 22, "mp4")
+        video = record(grace_portrait, issued.payload, 22, "mp4")
         attempt = jobs.submit_video(h5_session, "user-digest", issued, video, ".mp4", svc)
         job = VideoJob.get(VideoJob.attempt == attempt.id)
         assert job.state == "queued" and Attempt.get_by_id(attempt.id).state == "pending"

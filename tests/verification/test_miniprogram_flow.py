@@ -105,9 +105,10 @@ def merchant_lip(svc, enrolled):
     return merchant, make_rule(svc, merchant, "miniprogram", "lip")
 
 
-def lip_upload(portrait, code: str, seed: int, audio_shift_ms: float = 0.0):
+def lip_upload(portrait, challenge: dict, seed: int, audio_shift_ms: float = 0.0):
+    """A real face reading the issued (paced) digits as each appears, with a WAV that follows the mouth."""
     rng = random.Random(seed)
-    reading = talking.Reading.of(code, rng=rng)
+    reading = talking.Reading.following(challenge, rng)
     frames = talking.lip_capture(portrait, reading, rng)
     audio = talking.wav_bytes(talking.voiced_audio(reading, rng, shift_ms=audio_shift_ms))
     return [(f.timestamp_ms, jpeg(f.image_rgb, 88)) for f in frames], audio
@@ -121,7 +122,9 @@ def test_mini_program_digit_session_passes_with_audio(server, merchant_lip, flow
     f.consent()
     ch = f.challenge()
     assert ch["mode"] == "lip" and len(ch["challenge"]["code"]) == 4
-    frames, wav = lip_upload(grace_portrait, ch["challenge"]["code"], 3)
+    show = ch["challenge"]["show_ms"]             # paced: each digit appears alone at its moment
+    assert len(show) == 4 and show == sorted(show) and ch["challenge"]["duration_ms"] > show[-1]
+    frames, wav = lip_upload(grace_portrait, ch["challenge"], 3)
     result = f.send_frames(ch["nonce"], frames, audio_wav=wav)
     assert result["passed"] is True, result
     text = detect_info(client, token, rule).Text
@@ -135,7 +138,7 @@ def test_digit_capture_whose_voice_does_not_follow_the_lips_fails(server, mercha
     f = flow(token)
     f.consent()
     ch = f.challenge()
-    frames, wav = lip_upload(grace_portrait, ch["challenge"]["code"], 4, audio_shift_ms=260)
+    frames, wav = lip_upload(grace_portrait, ch["challenge"], 4, audio_shift_ms=260)
     result = f.send_frames(ch["nonce"], frames, audio_wav=wav)
     assert result["passed"] is False and result["code"] == "FailedOperation.LipVoiceFail"
     assert _charges() == 0

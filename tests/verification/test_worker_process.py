@@ -7,6 +7,7 @@ runs as its own process on the same database, as `make run` starts it. The job l
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import random
 import signal
@@ -18,6 +19,7 @@ import types
 import pytest
 
 from bench import lip_synth as talking
+from faceengine.liveness.challenge import new_lip_challenge
 from wx_backend import db
 from wx_backend.billing.models import Charge
 from wx_backend.verification import jobs
@@ -27,7 +29,7 @@ from ..conftest import ROOT
 from .test_jobs import h5_session  # noqa: F401  (fixture)
 
 LEASE_S = 2
-CODE = "5820"
+CHALLENGE = new_lip_challenge(random.Random(5820)).to_json()   # paced: {"code", "show_ms", "duration_ms"}
 
 
 @pytest.fixture
@@ -62,11 +64,11 @@ def _wait(job_id: int, states: set[str], timeout_s: float, worker) -> VideoJob:
 def test_a_worker_killed_mid_job_is_replaced_and_the_job_is_charged_once(svc, settings, h5_session,  # noqa: F811
                                                                           grace_portrait, tmp_path):
     rng = random.Random(31)
-    # An 8 s reading keeps the job busy for a second or more: time to kill it mid-way.
-    reading = talking.Reading.of(CODE, rng=rng, tail_ms=5000)
+    # An 8 s recording keeps the job busy for a second or more: time to kill it mid-way.
+    reading = dataclasses.replace(talking.Reading.following(CHALLENGE, rng), duration_ms=8000)
     video = talking.encode_video(talking.lip_capture(grace_portrait, reading, rng),
                                  talking.voiced_audio(reading, rng), "mp4")
-    attempt = jobs.submit_video(h5_session, "user-digest", types.SimpleNamespace(payload={"code": CODE}),
+    attempt = jobs.submit_video(h5_session, "user-digest", types.SimpleNamespace(payload=CHALLENGE),
                                 video, ".mp4", svc)
     db.database.close()
     [job_id] = [j.id for j in VideoJob.select()]
@@ -115,7 +117,7 @@ def test_status_shows_a_queued_video_its_place_then_running(svc, settings, h5_se
     merchant = make_merchant(svc, native=False)
     other = VerificationSession.get(VerificationSession.biz_token == new_session(
         svc, merchant, make_rule(svc, merchant, "h5", "lip")))
-    issued = types.SimpleNamespace(payload={"code": CODE})
+    issued = types.SimpleNamespace(payload=CHALLENGE)
     jobs.submit_video(h5_session, "user-a", issued, b"\x1a\x45\xdf\xa3 video", ".webm", svc)
     jobs.submit_video(other, "user-b", issued, b"\x1a\x45\xdf\xa3 video", ".webm", svc)
 

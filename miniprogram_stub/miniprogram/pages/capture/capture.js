@@ -15,13 +15,15 @@ const READ_HINT = '数字出现时，请立即读出';
 function biz(path) { return '/api/biz/' + this.data.bizToken + path; }
 
 // Paced digit challenge: before show_ms[0] a get-ready hint, then digit k alone from show_ms[k]
-// (ms since t0) until the next appears. Without show_ms (an unpaced code) the whole code at once.
+// (ms since t0) until the next appears. The prompt goes blank BLANK_MS before each digit, so that a
+// digit equal to the one before is still seen to appear. Without show_ms the whole code at once.
+const BLANK_MS = 120;
 function showDigits(page, spec, t0) {
   const show = spec.show_ms || [];
   if (!show.length) { page.setData({ prompt: spec.code }); return []; }
   page.setData({ prompt: READY, message: READ_HINT });
-  return show.map((ms, k) => setTimeout(() => page.setData({ prompt: spec.code[k] }),
-                                        Math.max(0, ms - (Date.now() - t0))));
+  const at = (ms, text) => setTimeout(() => page.setData({ prompt: text }), Math.max(0, ms - (Date.now() - t0)));
+  return show.flatMap((ms, k) => [at(ms - BLANK_MS, ''), at(ms, spec.code[k])]);
 }
 
 // Starts the recorder and resolves once it is recording, so that the WAV's first sample is at t0.

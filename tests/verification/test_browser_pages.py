@@ -9,6 +9,8 @@ Skipped where Chromium and chromedriver are not installed (.ci/run installs them
 """
 from __future__ import annotations
 
+import itertools
+import json
 import shutil
 import socket
 from pathlib import Path
@@ -19,7 +21,7 @@ import pytest
 
 from wx_backend import db
 from wx_backend.result_codes import lookup
-from wx_backend.verification.models import Attempt
+from wx_backend.verification.models import Attempt, Challenge
 
 from ..conftest import serve
 from .conftest import make_merchant, make_rule
@@ -107,6 +109,18 @@ def _start_session(svc, page_server, channel: str, mode: str) -> tuple[str, str]
     return created.BizToken, f"{page_server}/h5/biz/{created.BizToken}"
 
 
+# Records every text the #prompt element shows (window.prompts), however briefly: each change is a
+# DOM mutation (setting textContent replaces the text node, or removes it for ""), so nothing
+# depends on how often the test looks.
+WATCH_PROMPT = """
+const el = document.getElementById('prompt');
+window.prompts = [el.textContent];
+new MutationObserver(records => records.forEach(r => window.prompts.push(
+    r.type === 'characterData' ? r.target.data : [...r.addedNodes].map(n => n.textContent).join(''))))
+    .observe(el, {childList: true, characterData: true, subtree: true});
+"""
+
+
 def _consent_and_capture(browser, url: str, timeout_s: float) -> str:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
@@ -117,6 +131,7 @@ def _consent_and_capture(browser, url: str, timeout_s: float) -> str:
     wait.until(ec.element_to_be_clickable((By.ID, "agree"))).click()
     # The camera is live once the video element has frames.
     wait.until(lambda d: d.execute_script("return document.getElementById('cam').videoWidth") > 0)
+    browser.execute_script(WATCH_PROMPT)
     browser.find_element(By.ID, "go").click()
     WebDriverWait(browser, timeout_s).until(
         lambda d: "还可尝试" in d.find_element(By.ID, "status").text)
@@ -146,5 +161,25 @@ def test_page_captures_uploads_and_shows_the_verdict(svc, enrolled, page_server,
     [attempt] = _attempts()
     # The capture really arrived and was judged: a still photo neither reflects the flashed colours
     # nor moves like a face.
+    assert attempt.kind == kind and attempt.live_code in NOT_LIVE, attempt.live_code
+    assert attempt.is_need_charge is False
+
+
+@pytest.mark.parametrize("channel, kind", [("native_h5", "frames"), ("h5", "video")])
+def test_digit_page_shows_the_digits_one_at_a_time_at_their_moments(svc, enrolled, page_server, browser,
+                                                                   channel, kind):
+    """Paced digit challenge: a get-ready hint, then each digit alone, in the issued order, with a
+    blank before each (a repeated digit is seen to appear again); the whole code is never on
+    screen (reading it ahead would not follow the digits' moments)."""
+    _, url = _start_session(svc, page_server, channel, "lip")
+    _consent_and_capture(browser, url, timeout_s=90)
+    with db.database.connection_context():
+        [issued] = [json.loads(c.payload) for c in Challenge.select()]
+    assert len(issued["show_ms"]) == len(issued["code"])
+    shown = [text for text, _ in itertools.groupby(browser.execute_script("return window.prompts"))]
+    expected = ["", "准备"] + [x for digit in issued["code"] for x in ("", digit)] + [""]
+    assert shown == expected, (shown, issued["code"])
+    [attempt] = _attempts()
+    # The capture arrived and was judged: a still photo's mouth does not move with the digits.
     assert attempt.kind == kind and attempt.live_code in NOT_LIVE, attempt.live_code
     assert attempt.is_need_charge is False

@@ -49,21 +49,54 @@ class LightChallenge:
         return cls(colors, int(data["slot_ms"]), str(data.get("nonce", "")))
 
 
+# Paced digit challenge: the digits appear one at a time, each at a random moment, and the user
+# reads each as it appears. The speech and the mouth must then follow the issued moments, which a
+# recording made for another challenge, or unrelated speech, does not (docs/liveness.md, "digit").
+# The first digit appears 500-900 ms after the start (time to look at the screen); the gaps are
+# drawn from 700-1700 ms: a digit is read within ~0.4-1 s of appearing, and the wider the spread
+# of the gaps, the less often another challenge's timing fits this one by accident.
+FIRST_SHOW_MS = (500, 900)
+SHOW_GAP_MS = (700, 1700)
+READ_TAIL_MS = 1500    # after the last digit appears: the slowest accepted reading, then stop
+UNPACED_CAPTURE_MS = 4000   # the whole code shown at once: read four digits
+
+
 @dataclass(frozen=True)
 class LipChallenge:
-    """A one-time code of digits to read aloud."""
+    """A one-time code of digits to read aloud.
+
+    ``show_ms`` (paced challenge) holds when each digit appears, in ms from the challenge start;
+    the page shows that digit alone until the next one appears. Empty: the whole code is shown at
+    once (the Cloud API's GetLiveCode, whose clients show the code themselves).
+    """
 
     code: str
+    show_ms: tuple[int, ...] = ()
+
+    @property
+    def paced(self) -> bool:
+        return bool(self.show_ms)
+
+    @property
+    def duration_ms(self) -> int:
+        """How long to capture: until the slowest accepted reading of the last digit is over."""
+        return self.show_ms[-1] + READ_TAIL_MS if self.show_ms else UNPACED_CAPTURE_MS
 
     def to_json(self) -> dict:
-        return {"code": self.code}
+        if not self.show_ms:
+            return {"code": self.code}
+        return {"code": self.code, "show_ms": list(self.show_ms), "duration_ms": self.duration_ms}
 
     @classmethod
     def from_json(cls, data: dict) -> "LipChallenge":
         code = str(data["code"])
         if not code.isdigit():
             raise ValueError("the lip code must be digits")
-        return cls(code)
+        show = tuple(int(t) for t in data.get("show_ms") or ())
+        if show and (len(show) != len(code) or any(t < 0 for t in show)
+                     or any(b <= a for a, b in zip(show, show[1:]))):
+            raise ValueError("show_ms must give one increasing time (ms >= 0) per digit")
+        return cls(code, show)
 
 
 OPEN_MOUTH, BLINK = 1, 2
@@ -98,8 +131,15 @@ def new_light_challenge(rng: _random.Random, n_colors: int = 6) -> LightChalleng
     return LightChallenge(tuple(colors), slot_ms, f"{rng.getrandbits(128):032x}")
 
 
-def new_lip_challenge(rng: _random.Random, n_digits: int = 4) -> LipChallenge:
-    return LipChallenge("".join(str(rng.randrange(10)) for _ in range(n_digits)))
+def new_lip_challenge(rng: _random.Random, n_digits: int = 4, paced: bool = True) -> LipChallenge:
+    """``n_digits`` random digits; paced (default): each with a random moment to appear."""
+    code = "".join(str(rng.randrange(10)) for _ in range(n_digits))
+    if not paced:
+        return LipChallenge(code)
+    show = [rng.randrange(FIRST_SHOW_MS[0], FIRST_SHOW_MS[1] + 1, 10)]
+    for _ in range(n_digits - 1):
+        show.append(show[-1] + rng.randrange(SHOW_GAP_MS[0], SHOW_GAP_MS[1] + 1, 10))
+    return LipChallenge(code, tuple(show))
 
 
 def new_action_challenge(rng: _random.Random) -> ActionChallenge:

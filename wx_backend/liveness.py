@@ -18,7 +18,7 @@ from faceengine.liveness import challenge as fc
 from faceengine.liveness.action import verify_action
 from faceengine.liveness.capture import Audio, read_video, read_video_audio
 from faceengine.liveness.light import verify_light
-from faceengine.liveness.lip import verify_lip
+from faceengine.liveness.lip import LipOptions, verify_lip
 from faceengine.liveness.silent import verify_silent
 from faceengine.liveness.types import Frame, LivenessResult
 
@@ -32,6 +32,9 @@ MODES = ("light", "lip", "action", "silent")
 # The checks are designed for ~15 fps; a longer or denser video only costs time.
 VIDEO_MAX_FPS = 15.0
 VIDEO_MAX_FRAMES = 600
+# The voice is the digit mode's evidence against lips moved by something else: a capture without
+# it would skip that check, so it fails (the pages always send it).
+LIP_OPTIONS = LipOptions(require_audio=True)
 # faceengine liveness codes without a row of their own in the result-code table.
 _CODE_ALIASES = {"LipDigitFail": "LipVoiceRecognize", "ReflectionTooShort": "ReflectionFail"}
 
@@ -111,7 +114,7 @@ def run_liveness(kit: LivenessKit, mode: str, payload: dict, frames: list[Frame]
                                 identity=kit.identity)
         if mode == "lip":
             return verify_lip(frames, fc.LipChallenge.from_json(payload), mesher=mesher,
-                              audio=audio, identity=kit.identity)
+                              audio=audio, identity=kit.identity, options=LIP_OPTIONS)
         if mode == "action":
             return verify_action(frames, fc.ActionChallenge.from_json(payload), mesher=mesher,
                                  identity=kit.identity)

@@ -4,7 +4,8 @@
 
 INPUT is a video file or a folder of JPEG frames named <timestamp_ms>.jpg (time since the
 challenge started). Challenge JSON: {"colors": ["#RRGGBB", ...], "slot_ms": N} (light),
-{"code": "4827"} (lip), {"sequence": "1,2"} (action), {} (silent).
+{"code": "4827"} or, paced, {"code": "4827", "show_ms": [760, 1930, 2780, 4120]} (lip: when each
+digit appeared), {"sequence": "1,2"} (action), {} (silent).
 Prints {"passed": bool, "code": ..., "score": ..., "best_frame_ms": ...}; exit status 0 when
 the check ran (whatever the verdict), 2 when the input could not be used.
 """

@@ -88,6 +88,9 @@ class LipOptions:
     # stops silence, unrelated timing and noise, not similar-rhythm speech (docs/liveness.md).
     min_av_correlation: float = 0.3
     paced: PacedOptions = field(default_factory=PacedOptions)
+    # Fail a capture without audio (LipVoiceFail) instead of checking the lips alone: without
+    # the voice nothing ties the lips' movement to this challenge.
+    require_audio: bool = False
 
     @property
     def max_av_offset_ms(self) -> float:
@@ -241,6 +244,8 @@ def verify_lip(frames: list[Frame], challenge: LipChallenge, *, mesher: FaceMesh
         return LivenessResult(False, Code.LIP_MOVE_SMALL, score if n_outer >= want_outer else 0.0, best,
                               f"{n} mouth openings (want >= {want}), {n_outer} of the outer lips "
                               f"(want >= {want_outer})", metrics)
+    if audio is None and options.require_audio:
+        return LivenessResult(False, Code.LIP_VOICE_FAIL, 0.0, best, "no audio in the capture", metrics)
     if challenge.paced and audio is not None:
         why, paced = paced_timing(ts, peaks, challenge, audio, options.paced)
         metrics.update(paced)

@@ -115,3 +115,11 @@ def test_real_talking_heads_reading_at_the_pace(fine_mesher):
     assert result.passed, (result.detail, result.metrics)
     speech = sentence_audio(other, DURATION, offset_ms=800.0)
     assert verify_lip(frames, CHALLENGE, mesher=fine_mesher, audio=speech).code == Code.LIP_VOICE_FAIL
+
+
+def test_audio_can_be_required(reading, fine_mesher):
+    from faceengine.liveness import LipOptions
+    # The services require the voice: without it nothing ties the lips to this challenge.
+    assert verify_lip(reading, CHALLENGE, mesher=fine_mesher).passed
+    result = verify_lip(reading, CHALLENGE, mesher=fine_mesher, options=LipOptions(require_audio=True))
+    assert result.code == Code.LIP_VOICE_FAIL

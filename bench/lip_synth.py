@@ -41,17 +41,20 @@ class Reading:
 
     @classmethod
     def following(cls, challenge: dict, rng: random.Random | None = None,
-                  latency_ms: float | None = None, jitter_ms: float = 80.0) -> "Reading":
-        """A reading of a paced challenge (``{"code", "show_ms", ...}``): each digit's syllable
-        peaks ``latency_ms`` (drawn from 450-800 ms when None: naming a digit that just appeared)
-        plus a little jitter after the digit appears; the capture lasts the challenge's duration.
-        An unpaced challenge is read at an even pace from 700 ms."""
+                  latency_ms: float | None = None, jitter_ms: float = 80.0,
+                  lead_ms: float = 40.0) -> "Reading":
+        """A reading of a paced challenge (``{"code", "show_ms", ...}``): each digit's voice starts
+        ``latency_ms`` (drawn from 400-800 ms when None: naming a digit that just appeared) plus
+        SD ``jitter_ms`` after the digit appears, so its syllable peaks half a syllable and the
+        voice's lead (``voiced_audio``'s ``lead_ms``) later; the capture lasts the challenge's
+        duration. An unpaced challenge is read at an even pace from 700 ms."""
         rng = rng or random.Random(0)
         show = challenge.get("show_ms") or ()
         if not show:
             return cls.of(str(challenge["code"]), rng=rng, tail_ms=1000)
-        lat = rng.uniform(450, 800) if latency_ms is None else latency_ms
-        peaks = tuple(s + lat + rng.gauss(0, jitter_ms) for s in show)
+        lat = rng.uniform(400, 800) if latency_ms is None else latency_ms
+        to_peak = cls.syllable_ms / 2 + lead_ms
+        peaks = tuple(s + lat + to_peak + rng.gauss(0, jitter_ms) for s in show)
         end = challenge.get("duration_ms") or show[-1] + 1500
         return cls(peaks, max(float(end), peaks[-1] + 300))
 

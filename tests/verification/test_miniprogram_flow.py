@@ -105,12 +105,19 @@ def merchant_lip(svc, enrolled):
     return merchant, make_rule(svc, merchant, "miniprogram", "lip")
 
 
-def lip_upload(portrait, challenge: dict, seed: int, audio_shift_ms: float = 0.0):
-    """A real face reading the issued (paced) digits as each appears, with a WAV that follows the mouth."""
+def lip_upload(portrait, challenge: dict, seed: int, voice: str = "own"):
+    """A real face reading the issued (paced) digits as each appears, with a WAV: ``own`` follows
+    the mouth, ``running`` is unrelated running speech (a syllable every 250-450 ms), ``none``
+    sends no audio."""
     rng = random.Random(seed)
     reading = talking.Reading.following(challenge, rng)
     frames = talking.lip_capture(portrait, reading, rng)
-    audio = talking.wav_bytes(talking.voiced_audio(reading, rng, shift_ms=audio_shift_ms))
+    audio = None
+    if voice == "own":
+        audio = talking.wav_bytes(talking.voiced_audio(reading, rng))
+    elif voice == "running":
+        peaks = tuple(np.arange(rng.uniform(200, 600), reading.duration_ms - 200, rng.uniform(250, 450)))
+        audio = talking.wav_bytes(talking.voiced_audio(talking.Reading(peaks, reading.duration_ms), rng))
     return [(f.timestamp_ms, jpeg(f.image_rgb, 88)) for f in frames], audio
 
 
@@ -132,13 +139,15 @@ def test_mini_program_digit_session_passes_with_audio(server, merchant_lip, flow
     assert _charges() == 1
 
 
-def test_digit_capture_whose_voice_does_not_follow_the_lips_fails(server, merchant_lip, flow, grace_portrait):
+@pytest.mark.parametrize("voice", ["running", "none"])
+def test_digit_capture_without_a_reading_voice_fails(server, merchant_lip, flow, grace_portrait, voice):
+    """The lips read the digits at their pace; the sound is unrelated running speech, or absent."""
     _, rule = merchant_lip
     token = detect_auth(sdk(server, NATIVE_KEYS), rule).BizToken
     f = flow(token)
     f.consent()
     ch = f.challenge()
-    frames, wav = lip_upload(grace_portrait, ch["challenge"], 4, audio_shift_ms=260)
+    frames, wav = lip_upload(grace_portrait, ch["challenge"], 4, voice=voice)
     result = f.send_frames(ch["nonce"], frames, audio_wav=wav)
     assert result["passed"] is False and result["code"] == "FailedOperation.LipVoiceFail"
     assert _charges() == 0

@@ -28,7 +28,8 @@ class IssuedChallenge:
     nonce: str
     session_id: int
     mode: str
-    payload: dict          # the mode's challenge JSON: {"colors", "slot_ms"} | {"code"} | {"sequence"}
+    payload: dict          # the mode's challenge JSON: {"colors", "slot_ms", "nonce"} |
+                           # {"code", "show_ms", "duration_ms"} | {"sequence"} | {}
     issued_at: dt.datetime  # naive UTC
     expires_at: dt.datetime
 

@@ -48,11 +48,11 @@ class PacedOptions:
     merge_gap_ms: float = 100.0        # voicing dips shorter than this stay inside a syllable
     min_segment_ms: float = 60.0       # clicks and taps are shorter
     below_loudest_db: float = 20.0     # speech runs reach within this of the capture's loudest
-    # The mouth opens for the vowel, from a little before the voice to a few hundred ms after;
-    # as in the count of openings, one digit may show none (一, 四, 七 barely open the lips).
-    # The time of the opening is not compared further: on real talking heads the opening nearest
-    # the voice onset moved by up to 250 ms from one reading of the same word to the next.
-    av_window_ms: tuple[float, float] = (-150.0, 500.0)
+    # The mouth moves with each syllable, from a little before the voice to a few hundred ms
+    # after; as in the count of openings, one digit may barely move it (一, 四, 七 are spread-lip
+    # vowels). Movement, not opening: real speakers may rest with the mouth open and close it to
+    # speak (GRID lbbc2a), or open it to breathe ~350 ms before the voice (GRID lrwp9a).
+    av_window_ms: tuple[float, float] = (-200.0, 500.0)
     mouthless_digits: int = 1
 
 
@@ -122,14 +122,15 @@ def speech_segments(env, options: PacedOptions) -> list[tuple[float, float]]:
     return [(a, b) for a, b in merged if b - a >= options.min_segment_ms]
 
 
-def paced_timing(ts: np.ndarray, peaks: np.ndarray, challenge: LipChallenge, audio: Audio,
-                 options: PacedOptions) -> tuple[str, dict]:
+def paced_timing(ts: np.ndarray, op: np.ndarray, threshold: float, challenge: LipChallenge,
+                 audio: Audio, options: PacedOptions) -> tuple[str, dict]:
     """Why the capture does not follow the challenge's pacing ("" when it does), and measures.
 
     With audio: each digit's speech must start within its latency window after the digit
     appeared, in one syllable-long run, with about the same latency for every digit and little
-    speech belonging to no digit; and the mouth must open with the syllables. ``peaks``: the frames of the mouth's openings
-    (``count_openings``). Without audio the pacing is not checked (verify_lip): the mouth's
+    speech belonging to no digit; and the mouth must move with the syllables. ``op``: the mouth
+    opening per frame at ``ts``; ``threshold``: the least change that is movement
+    (``opening_threshold``). Without audio the pacing is not checked (verify_lip): the mouth's
     jitter makes its openings a poor clock on their own, and the services require the audio.
     """
     show = np.asarray(challenge.show_ms, float)
@@ -157,10 +158,13 @@ def paced_timing(ts: np.ndarray, peaks: np.ndarray, challenge: LipChallenge, aud
         return "speech outside the digits' reading times", metrics
     if np.ptp(latencies) > options.max_latency_spread_ms:
         return "the speech does not follow the pace the digits appeared", metrics
-    # The mouth: an opening (a peak of the opening curve, out of the capture's jitter) near
-    # each voice onset.
+    # The mouth: it moves (its opening changes by the capture's opening threshold) around each
+    # voice onset.
     lo, hi = options.av_window_ms
-    with_mouth = sum(any(lo <= ts[p] - o <= hi for p in peaks) for o in onsets)
+    with_mouth = 0
+    for o in onsets:
+        near = op[(ts >= o + lo) & (ts <= o + hi)]
+        with_mouth += len(near) > 1 and float(np.ptp(near)) >= threshold
     metrics["mouth_with_voice"] = with_mouth
     if with_mouth < n - options.mouthless_digits:
         return f"the mouth opened with {with_mouth} of {n} spoken digits", metrics
@@ -247,7 +251,8 @@ def verify_lip(frames: list[Frame], challenge: LipChallenge, *, mesher: FaceMesh
     if audio is None and options.require_audio:
         return LivenessResult(False, Code.LIP_VOICE_FAIL, 0.0, best, "no audio in the capture", metrics)
     if challenge.paced and audio is not None:
-        why, paced = paced_timing(ts, peaks, challenge, audio, options.paced)
+        why, paced = paced_timing(ts, op, opening_threshold(op, options), challenge, audio,
+                                  options.paced)
         metrics.update(paced)
         if why:
             return LivenessResult(False, Code.LIP_VOICE_FAIL, 0.0, best, why, metrics)

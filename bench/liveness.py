@@ -158,24 +158,78 @@ def calibrate_lip():
         print(f"  threshold {thr:.2f}: own rejected {frr:.2f}, other accepted {far:.2f}")
 
 
+def paced_onsets(ch: LipChallenge, rng, latency_ms: float | None = None):
+    """Voice onsets of one person reading a paced challenge: one latency for the reading (drawn
+    from 400-800 ms) plus SD 80 ms per digit (PacedOptions explains the figures)."""
+    lat = rng.uniform(400, 800) if latency_ms is None else latency_ms
+    return [s + lat + rng.gauss(0, 80) for s in ch.show_ms], lat
+
+
+def continuous_onsets(rng, duration_ms):
+    """Syllables of running speech: every 250-450 ms from a random start to the end."""
+    t, out = rng.uniform(100, 800), []
+    while t < duration_ms - 250:
+        out.append(t)
+        t += rng.uniform(250, 450)
+    return out
+
+
 def bench_lip(portraits, rng, per_person: int) -> Tally:
+    """The paced digit challenge the H5 pages and the mini-program issue (audio required)."""
     tally, mesher = Tally(), tracking_mesher("lip")
     for name, p in portraits:
         for _ in range(per_person):
             ch = new_lip_challenge(rng)
-            on = reading_onsets(rng)
-            dur = on[-1] + 700
+            dur = ch.duration_ms
+            on, lat = paced_onsets(ch, rng)
             peak = rng.uniform(0.2, 0.4)
+            # The mouth opens from the voice onset (syllables() peaks 110 ms after its start).
             reading = animated_capture(p, syllables(on, peak), none, dur, rng)
-            audio = voiced([o + rng.uniform(-40, 40) for o in on], dur, rng.getrandbits(32))
+            audio = voiced(on, dur, rng.getrandbits(32))
             tally.add("genuine", verify_lip(reading, ch, mesher=mesher, audio=audio).passed)
             still = animated_capture(p, none, none, dur, rng)
             tally.add("still photo (with speech)", verify_lip(still, ch, mesher=mesher, audio=audio).passed)
             blinks = animated_capture(p, none, pulse(rng.uniform(300, 1200), 250), dur, rng)
-            tally.add("closed-mouth clip", verify_lip(blinks, ch, mesher=mesher).passed)
-            unrelated = voiced(reading_onsets(rng), dur, rng.getrandbits(32))
-            tally.add("lips vs unrelated audio (synth)",
+            tally.add("closed-mouth clip", verify_lip(blinks, ch, mesher=mesher,
+                                                      audio=voiced([], dur, rng.getrandbits(32))).passed)
+            unrelated = voiced(continuous_onsets(rng, dur), dur, rng.getrandbits(32))
+            tally.add("lips vs unrelated speech (synth)",
                       verify_lip(reading, ch, mesher=mesher, audio=unrelated).passed)
+            replay = voiced(paced_onsets(new_lip_challenge(rng), rng, lat)[0], dur, rng.getrandbits(32))
+            tally.add("lips vs reading of other code*", verify_lip(reading, ch, mesher=mesher, audio=replay).passed)
+    bench_lip_grid(tally, mesher, rng)
+    return tally
+
+
+def bench_lip_grid(tally: Tally, mesher, rng) -> None:
+    """Real talking heads (GRID, ../shared/facedata) reading paced challenges (bench/paced_grid.py):
+    real lips, real voices; played against other real speech."""
+    from bench.paced_grid import GridClip, paced_reading, sentence_audio
+
+    clips = []
+    for path in sorted((FACEDATA / "videos" / "grid_lipnet").glob("*.mpg")) if FACEDATA.is_dir() else []:
+        try:
+            clips.append(GridClip.load(path))
+        except ValueError as exc:
+            print(f"  (GRID clip left out: {exc})")
+    for i, clip in enumerate(clips):
+        for _ in range(2):
+            ch = new_lip_challenge(rng)
+            lat = rng.uniform(400, 800)
+            frames, audio = paced_reading(clip, ch, rng, latency_ms=lat)
+            tally.add("genuine", verify_lip(frames, ch, mesher=mesher, audio=audio).passed)
+            other = clips[(i + 1 + rng.randrange(len(clips) - 1)) % len(clips)]
+            speech = sentence_audio(other, ch.duration_ms, rng.uniform(0, ch.duration_ms - 3000))
+            tally.add("lips vs other GRID speech", verify_lip(frames, ch, mesher=mesher, audio=speech).passed)
+            _, own_replay = paced_reading(clip, new_lip_challenge(rng), rng, latency_ms=lat)
+            tally.add("lips vs reading of other code*",
+                      verify_lip(frames, ch, mesher=mesher, audio=own_replay).passed)
+
+
+def bench_lip_unpaced(rng) -> Tally:
+    """The Cloud API's digit mode (GetLiveCode: the client shows the whole code at once), where
+    only the audio-visual correlation stands between lips and unrelated speech."""
+    tally, mesher = Tally(), tracking_mesher("lip")
     _, split_b = grid_clips()
     loaded = [(read_video(c), read_video_audio(c)) for c in split_b]
     code = LipChallenge("0000")
@@ -279,6 +333,18 @@ def latency(portrait, rng):
             times.append(1000 * (time.perf_counter() - t))
         med = float(np.median(times))
         print(f"  {mode:7s} {med:6.0f} ms  (min {min(times):4.0f}; {med / len(frames):.1f} ms/frame)")
+    ch_paced = new_lip_challenge(rng)
+    on, _ = paced_onsets(ch_paced, rng)
+    paced = animated_capture(portrait, syllables(on, 0.3), none, ch_paced.duration_ms, rng)
+    paced_audio = voiced(on, ch_paced.duration_ms, 2)
+    mesher = runs["lip"][0]
+    times = []
+    for _ in range(5):
+        t = time.perf_counter()
+        verify_lip(paced, ch_paced, mesher=mesher, audio=paced_audio)
+        times.append(1000 * (time.perf_counter() - t))
+    print(f"  lip, a whole paced capture ({len(paced)} frames over {ch_paced.duration_ms / 1000:.1f} s): "
+          f"{float(np.median(times)):6.0f} ms")
     ident = DlibIdentity()
     t = time.perf_counter()
     verify_light(frames, ch, mesher=runs["light"][0], identity=ident)
@@ -303,7 +369,10 @@ def main(argv=None) -> int:
     per = 1 if args.quick else 2
     latency(portraits[0][1], rng)
     bench_light(portraits, rng, per, DlibIdentity()).report("light")
-    bench_lip(portraits, rng, per).report("lip")
+    bench_lip(portraits, rng, per).report("lip, paced")
+    print("  * a stronger attack than the issue's: the same person's reading of another paced code, replayed")
+    if FACEDATA.is_dir():
+        bench_lip_unpaced(rng).report("lip, unpaced (Cloud API)")
     bench_action(portraits, rng, per).report("action")
     bench_action_real().report("action, real clips")
     bench_silent(portraits, rng).report("silent")

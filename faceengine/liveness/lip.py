@@ -3,13 +3,18 @@
 Video: the inner-lip gap over mouth width rises and falls once per syllable (each Chinese digit
 is one syllable), so the check counts openings that stand out of this capture's own mesh jitter,
 and requires the outer lips to rise too (the inner-lip points can snap shut on soft images).
-Audio, when present: there must be speech, and the syllable-level changes of loudness must follow
-the changes of mouth opening (correlation of their frame-to-frame differences at a small
-audio/video offset). An optional ``SpeechRecogniser`` checks the digits.
 
-Limits (docs/liveness.md): the audio-visual test is a timing test; speech of a similar rhythm
-recorded for the same span passes it about half the time in the bench. The recogniser is the
-defence against unrelated speech.
+Audio, paced challenge (each digit appears alone at a random moment; what the pages issue): each
+digit's speech must start shortly after it appeared, one syllable per digit, at a steady latency,
+with the mouth moving at each syllable (``paced_timing``). Speech not produced in answer to those
+moments fails.
+
+Audio, unpaced challenge (the whole code at once; the Cloud API): there must be speech, and the
+syllable-level changes of loudness must follow the changes of mouth opening (correlation of their
+frame-to-frame differences at a small audio/video offset). Speech of a similar rhythm recorded
+for the same span passes that about half the time in the bench.
+
+An optional ``SpeechRecogniser`` checks the digits. Limits: docs/liveness.md.
 """
 from __future__ import annotations
 

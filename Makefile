@@ -8,6 +8,7 @@ STAMP := $(VENV)/.installed
 .PHONY: run test venv bench demo clean-var
 
 ATTACK ?= none
+MODE ?= light
 
 venv: $(STAMP)
 
@@ -26,7 +27,7 @@ test: venv
 
 # One verification session against the service `make run` started (run it in another terminal).
 demo: venv
-	$(PY) -m miniprogram_stub.demo --attack $(ATTACK)
+	$(PY) -m miniprogram_stub.demo --mode $(MODE) --attack $(ATTACK)
 
 bench: venv
 	$(PY) bench/face_verification.py

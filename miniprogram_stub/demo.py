@@ -1,6 +1,9 @@
 """A verification session against the service `make run` started, end to end, in one command:
 
     make demo        (or: .venv/bin/python -m miniprogram_stub.demo)
+    make demo MODE=lip                    the paced digit mode (each digit read as it appears)
+    make demo ATTACK=photo                a still photo (light), or with MODE=lip:
+    make demo MODE=lip ATTACK=unrelated   the lips read the digits, the sound is unrelated speech
 
 The merchant's backend (the official tencentcloud SDK, the demo merchant's keys) calls DetectAuth for
 the demo person enrolled by `make run` (Grace Hopper, from matplotlib's sample photo); the Python
@@ -8,7 +11,10 @@ mini-program signs in through the WeChat emulator, gives consent, fetches the li
 uploads a capture; the merchant pulls the result with GetDetectInfoEnhanced. There is no camera here:
 the capture is synthesised from the same photo with the screen's colours reflected by the face
 (bench/liveness_synth.py), as the tests do. ``--attack photo`` sends a still photo instead, which the
-light check must refuse.
+light check must refuse. ``--mode lip`` reads the paced digit challenge instead: the photo's mouth
+opens for each digit a moment after it appears, with a voiced WAV that follows the mouth
+(bench/lip_synth.py; not speech, but timed like it); ``--attack unrelated`` sends running speech
+that does not follow the digits, which the digit check must refuse.
 """
 from __future__ import annotations
 
@@ -40,20 +46,25 @@ def _jpeg(rgb: np.ndarray) -> bytes:
     return buf.tobytes()
 
 
-def _capture(challenge: dict, attack: str, seed: int) -> list[tuple[float, bytes]]:
+def _portrait():
     from PIL import Image
 
     from bench import liveness_synth as synth
     from faceengine.detect import FaceMesher
-    from faceengine.liveness.challenge import LightChallenge
 
     rgb = np.asarray(Image.open(demo_photo_path()).convert("RGB"))
     mesher = FaceMesher(max_faces=1, static=True)
     try:
-        portrait = synth.Portrait.from_photo(rgb, mesher)
+        return synth.Portrait.from_photo(rgb, mesher)
     finally:
         mesher.close()
-    rng = random.Random(seed)
+
+
+def _light_capture(challenge: dict, attack: str, seed: int) -> list[tuple[float, bytes]]:
+    from bench import liveness_synth as synth
+    from faceengine.liveness.challenge import LightChallenge
+
+    portrait, rng = _portrait(), random.Random(seed)
     shown = LightChallenge.from_json(challenge)
     if attack == "photo":
         frames = synth.photo_attack(portrait, rng, duration_ms=shown.duration_ms + 300)
@@ -62,15 +73,39 @@ def _capture(challenge: dict, attack: str, seed: int) -> list[tuple[float, bytes
     return [(f.timestamp_ms, _jpeg(f.image_rgb)) for f in frames]
 
 
+def _lip_capture(challenge: dict, attack: str, seed: int) -> tuple[list[tuple[float, bytes]], bytes]:
+    from bench import lip_synth as talking
+
+    portrait, rng = _portrait(), random.Random(seed)
+    reading = talking.Reading.following(challenge, rng)
+    if attack == "photo":
+        frames = talking.lip_capture(portrait, talking.Reading((), reading.duration_ms), rng)
+    else:
+        frames = talking.lip_capture(portrait, reading, rng)
+    voice = reading
+    if attack == "unrelated":   # a syllable every 250-450 ms from start to end
+        peaks, t = [], rng.uniform(200, 600)
+        while t < reading.duration_ms - 200:
+            peaks.append(t)
+            t += rng.uniform(250, 450)
+        voice = talking.Reading(tuple(peaks), reading.duration_ms)
+    wav = talking.wav_bytes(talking.voiced_audio(voice, rng))
+    return [(f.timestamp_ms, _jpeg(f.image_rgb)) for f in frames], wav
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m miniprogram_stub.demo", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--service", default="127.0.0.1:8000", help="host:port of the service")
     parser.add_argument("--emulator", default="http://127.0.0.1:8001", help="the WeChat emulator")
-    parser.add_argument("--attack", choices=("none", "photo"), default="none",
-                        help="send a still photo instead of a live capture")
+    parser.add_argument("--mode", choices=("light", "lip"), default="light",
+                        help="the rule's liveness mode: light (colours) or lip (paced digits)")
+    parser.add_argument("--attack", choices=("none", "photo", "unrelated"), default="none",
+                        help="send a still photo, or (lip) unrelated speech, instead of a live capture")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
+    if args.attack == "unrelated" and args.mode != "lip":
+        parser.error("--attack unrelated is an attack on the digit mode: add --mode lip")
 
     from tencentcloud.common import credential
     from tencentcloud.common.profile.client_profile import ClientProfile
@@ -84,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
 
     demo = _seeded()
     rule = next(r["rule_id"] for r in demo["rules"] if r["channel"] == "miniprogram"
-                and r["liveness_mode"] == "light")
+                and r["liveness_mode"] == args.mode)
     cloud = faceid_client.FaceidClient(
         credential.Credential(demo["secret_id"], demo["secret_key"]), "",
         ClientProfile(httpProfile=HttpProfile(protocol="http", endpoint=args.service)))
@@ -101,12 +136,18 @@ def main(argv: list[str] | None = None) -> int:
     flow = VerifyFlow(mp, token)
     flow.consent()
     ch = flow.challenge()
-    print(f"3. consent given; challenge: {len(ch['challenge']['colors'])} colours, "
-          f"{ch['challenge']['slot_ms']} ms each")
-    frames = _capture(ch["challenge"], args.attack, args.seed)
-    verdict = flow.send_frames(ch["nonce"], frames)
-    what = "a still photo" if args.attack == "photo" else "a live capture"
-    print(f"4. uploaded {len(frames)} frames of {what} -> passed={verdict['passed']} "
+    spec = ch["challenge"]
+    if args.mode == "light":
+        print(f"3. consent given; challenge: {len(spec['colors'])} colours, {spec['slot_ms']} ms each")
+        frames, wav = _light_capture(spec, args.attack, args.seed), None
+    else:
+        print(f"3. consent given; challenge: {len(spec['code'])} digits, each shown alone at "
+              f"{', '.join(str(t) for t in spec['show_ms'])} ms; capture {spec['duration_ms']} ms")
+        frames, wav = _lip_capture(spec, args.attack, args.seed)
+    verdict = flow.send_frames(ch["nonce"], frames, audio_wav=wav)
+    what = {"photo": "a still photo", "unrelated": "lips with unrelated speech"}.get(args.attack, "a live capture")
+    sound = " + WAV" if wav else ""
+    print(f"4. uploaded {len(frames)} frames{sound} of {what} -> passed={verdict['passed']} "
           f"code={verdict['code']} ({verdict.get('message', '')})")
 
     pull = models.GetDetectInfoEnhancedRequest()

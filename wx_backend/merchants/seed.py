@@ -81,6 +81,10 @@ def seed_demo(deps: OnboardingDeps) -> dict:
             ApiCredential.secret_id == pair.secret_id).exists():
         raise DemoRefused("a merchant with the demo USCC exists but is not the seeded demo "
                           "(DATA_KEY changed?); remove var/ and seed again")
+    if not Rule.select().where((Rule.merchant == merchant) & (Rule.channel == "miniprogram")
+                               & (Rule.liveness_mode == "lip")).exists():
+        # The paced digit mode in the mini-program (`make demo MODE=lip`), added to older seeds too.
+        provisioning.add_rule(merchant, "miniprogram", "lip", deps.now_naive())
     if not Reviewer.select().where(Reviewer.username == DEMO_REVIEWER).exists():
         Reviewer.create(username=DEMO_REVIEWER,
                         password_hash=generate_password_hash(DEMO_REVIEWER_PASSWORD))

@@ -9,6 +9,9 @@ Rules, as WeChat applies them:
   an unknown or expired code is 40029, a spent one 40163;
 - openids are stable per (app, user) and unionids per user across all apps (all emulated apps are
   taken to belong to one open-platform account);
+- an app's access token (cgi-bin/token) lives ACCESS_TOKEN_TTL_S; fetching a new one retires the
+  previous one after TOKEN_OVERLAP_S (5 minutes), so processes that each fetch their own token
+  invalidate each other's (40001) unless they share it;
 - frequency: at most ``per_user_per_minute`` code exchanges (jscode2session, sns/oauth2/access_token)
   per (app, user) in any sliding 60 s window (WeChat documents 100/min per user for code2session);
   beyond that the answer is 45011 and the code is *not* spent, so it can be retried next minute.
@@ -27,6 +30,7 @@ from typing import Protocol
 
 CODE_TTL_S = 300
 ACCESS_TOKEN_TTL_S = 7200
+TOKEN_OVERLAP_S = 300
 RATE_WINDOW_S = 60
 DEFAULT_PER_USER_PER_MINUTE = 100
 MP, OA = "miniprogram", "official_account"
@@ -125,6 +129,8 @@ class WeChatWorld:
         self._lock = threading.Lock()
         self._codes: dict[str, _Code] = {}
         self._tokens: dict[str, _Token] = {}
+        self._app_token: dict[str, str] = {}       # appid -> its newest cgi-bin/token token
+        self.app_token_fetches: dict[str, int] = {}
         self._session_keys: dict[tuple[str, str], bytes] = {}
         self._exchanges: dict[tuple[str, str], deque] = {}
         self._users: dict[str, set[str]] = {}
@@ -241,7 +247,13 @@ class WeChatWorld:
             if grant_type != "client_credential":
                 raise WxError(40002)
             self._check_secret(app, secret)
-            return {"access_token": self._new_token(appid), "expires_in": ACCESS_TOKEN_TTL_S}
+            previous = self._tokens.get(self._app_token.get(appid, ""))
+            if previous is not None:
+                previous.expires_at = min(previous.expires_at, self._now() + TOKEN_OVERLAP_S)
+            token = self._new_token(appid)
+            self._app_token[appid] = token
+            self.app_token_fetches[appid] = self.app_token_fetches.get(appid, 0) + 1
+            return {"access_token": token, "expires_in": ACCESS_TOKEN_TTL_S}
 
     def oauth_access_token(self, appid, secret, code, grant_type) -> dict:
         with self._lock:

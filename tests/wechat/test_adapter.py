@@ -55,3 +55,32 @@ def test_a_server_that_is_not_wechat_is_unavailable(settings, emulator):
     with pytest.raises(WeChatError) as err:
         broken.code_to_session(DEV_MP_APPID, "code")
     assert err.value.errcode is None
+
+
+def _message_from_each(adapters, wx_login, user):
+    for adapter in adapters:
+        openid = adapter.code_to_session(DEV_MP_APPID, wx_login(DEV_MP_APPID, user)).openid
+        adapter.send_subscribe_message(DEV_MP_APPID, openid, "TPL-MP", {"thing1": {"value": "完成"}})
+
+
+def test_workers_without_redis_each_fetch_a_token_and_retire_each_others(settings, emulator, clock, wx_login):
+    """Two worker processes (two adapters), each with its own token: WeChat retires the older token
+    5 minutes after the newer one is fetched; wechatpy refetches on 40001 and the message still goes."""
+    workers = [WeChatAdapter.from_settings(settings) for _ in range(2)]
+    _message_from_each(workers, wx_login, "frank")
+    assert emulator.world.app_token_fetches[DEV_MP_APPID] == 2
+    clock.advance(seconds=360)
+    _message_from_each(workers[:1], wx_login, "frank")          # its token was retired: one more fetch
+    assert emulator.world.app_token_fetches[DEV_MP_APPID] == 3
+    assert len(emulator.world.messages) == 3
+
+
+def test_workers_share_the_app_token_through_redis(settings, emulator, clock, wx_login, redis_url):
+    workers = [WeChatAdapter.from_settings(settings.replace(redis_url=redis_url)) for _ in range(2)]
+    _message_from_each(workers, wx_login, "grace")
+    clock.advance(seconds=360)
+    _message_from_each(workers, wx_login, "grace")
+    assert emulator.world.app_token_fetches[DEV_MP_APPID] == 1
+    assert len(emulator.world.messages) == 4
+    import redis
+    assert redis.Redis.from_url(redis_url).ttl(f"wxf:wechat:{DEV_MP_APPID}_access_token") > 0

@@ -8,6 +8,12 @@ WeChat could not be reached or answered nonsense).
 Two wechatpy quirks handled here: ``WeChatClient.fetch_access_token`` uses a hard-coded URL (overridden
 to use the configured base), and wechatpy sets no HTTP timeout (a session with a default one is
 installed on every client).
+
+The apps' access tokens: WeChat retires an app's token 5 minutes after a newer one is fetched, so
+processes that each keep their own invalidate each other's (wechatpy then refetches on 40001, and
+each refetch retires the others' again). With ``REDIS_URL`` set, every worker and host keeps them in
+Redis (``wxf:wechat:<appid>_access_token``, expiring with the token) and they share one; without it,
+each process keeps its own (one process is fine; several work, with extra fetches).
 """
 from __future__ import annotations
 
@@ -24,6 +30,7 @@ from wechatpy.exceptions import WeChatException
 log = logging.getLogger(__name__)
 
 SNSAPI_BASE, SNSAPI_USERINFO = "snsapi_base", "snsapi_userinfo"
+TOKEN_PREFIX = "wxf:wechat"
 
 
 class WeChatError(Exception):
@@ -76,8 +83,8 @@ class _TimeoutSession(requests.Session):
 class _Client(WeChatClient):
     """WeChatClient whose every URL, access-token fetch included, starts at ``api_base``."""
 
-    def __init__(self, appid: str, secret: str, api_base: str, timeout_s: float):
-        super().__init__(appid, secret, timeout=timeout_s)
+    def __init__(self, appid: str, secret: str, api_base: str, timeout_s: float, session=None):
+        super().__init__(appid, secret, timeout=timeout_s, session=session)
         self._http = _TimeoutSession(timeout_s)
         self._api_base = api_base
         # Per instance: wechatpy keeps these as class attributes.
@@ -108,21 +115,29 @@ class WeChatAdapter:
     """WeChat calls the service makes. Thread-safe: one instance per application."""
 
     def __init__(self, *, api_base: str, oauth_base: str, timeout_s: float,
-                 mp_apps: Mapping[str, str], oa_appid: str, oa_secret: str):
+                 mp_apps: Mapping[str, str], oa_appid: str, oa_secret: str, token_store=None):
+        """``token_store``: a wechatpy session storage for the apps' access tokens shared by every
+        process (``RedisStorage``); None keeps them in this process."""
         self.api_base = api_base.rstrip("/")
         self.oauth_base = oauth_base.rstrip("/")
         self.timeout_s = timeout_s
-        self._mp_clients = {appid: _Client(appid, secret, self.api_base, timeout_s)
+        self._mp_clients = {appid: _Client(appid, secret, self.api_base, timeout_s, token_store)
                             for appid, secret in mp_apps.items()}
         self.oa_appid = oa_appid
         self._oa_secret = oa_secret
-        self._oa_client = _Client(oa_appid, oa_secret, self.api_base, timeout_s)
+        self._oa_client = _Client(oa_appid, oa_secret, self.api_base, timeout_s, token_store)
 
     @classmethod
     def from_settings(cls, settings) -> "WeChatAdapter":
+        store = None
+        if settings.redis_url:
+            import redis
+            from wechatpy.session.redisstorage import RedisStorage
+            store = RedisStorage(redis.Redis.from_url(settings.redis_url, socket_timeout=settings.wechat_timeout_s),
+                                 prefix=TOKEN_PREFIX)
         return cls(api_base=settings.wechat_api_base, oauth_base=settings.wechat_oauth_base,
                    timeout_s=settings.wechat_timeout_s, mp_apps={settings.mp_appid: settings.mp_secret},
-                   oa_appid=settings.oa_appid, oa_secret=settings.oa_secret)
+                   oa_appid=settings.oa_appid, oa_secret=settings.oa_secret, token_store=store)
 
     @property
     def mp_appids(self) -> frozenset[str]:

@@ -98,6 +98,7 @@ class _Token:
     expires_at: float
     user: str = ""           # OAuth (web) access tokens belong to a user; client-credential ones do not
     scope: str = ""
+    retired_at: float | None = None   # an app token replaced by a newer one stops working then
 
 
 @dataclass
@@ -203,6 +204,8 @@ class WeChatWorld:
         entry = self._tokens.get(token)
         if entry is None or bool(entry.user) != web:
             raise WxError(40001)
+        if entry.retired_at is not None and self._now() >= entry.retired_at:
+            raise WxError(40001)     # "access_token is invalid or not latest"
         if self._now() >= entry.expires_at:
             raise WxError(42001)
         return entry
@@ -248,8 +251,8 @@ class WeChatWorld:
                 raise WxError(40002)
             self._check_secret(app, secret)
             previous = self._tokens.get(self._app_token.get(appid, ""))
-            if previous is not None:
-                previous.expires_at = min(previous.expires_at, self._now() + TOKEN_OVERLAP_S)
+            if previous is not None and previous.retired_at is None:
+                previous.retired_at = self._now() + TOKEN_OVERLAP_S
             token = self._new_token(appid)
             self._app_token[appid] = token
             self.app_token_fetches[appid] = self.app_token_fetches.get(appid, 0) + 1

@@ -47,3 +47,25 @@ def test_wrong_sequence_fails_and_silent_mode_runs(frame_folder, capsys):
 def test_bad_input(tmp_path, capsys):
     status, out = run_cli(capsys, "--mode", "lip", "--challenge", '{"code": "12a4"}', str(tmp_path))
     assert status == 2 and "error" in out
+
+
+def test_paced_lip_mode_from_frames_and_wav(hopper, tmp_path, capsys):
+    from bench import lip_synth
+    from bench.liveness_synth import animated_capture, none, syllables
+    from faceengine.liveness import new_lip_challenge
+
+    ch = new_lip_challenge(random.Random(50))
+    onsets = [s + 550.0 for s in ch.show_ms]
+    for f in animated_capture(hopper, syllables(onsets, 0.3), none, ch.duration_ms, random.Random(51)):
+        cv2.imwrite(str(tmp_path / f"{int(round(f.timestamp_ms))}.jpg"), cv2.cvtColor(f.image_rgb, cv2.COLOR_RGB2BGR))
+    from .test_lip import voiced
+    wav = tmp_path.parent / "reading.wav"
+    wav.write_bytes(lip_synth.wav_bytes(voiced(onsets, ch.duration_ms).samples))
+    status, out = run_cli(capsys, "--mode", "lip", "--challenge", json.dumps(ch.to_json()), str(tmp_path),
+                          "--audio", str(wav))
+    assert status == 0 and out["passed"] is True, out
+    # The same capture against a challenge whose digits appeared at other moments.
+    other = {"code": ch.code, "show_ms": [t + 600 for t in ch.show_ms]}
+    status, out = run_cli(capsys, "--mode", "lip", "--challenge", json.dumps(other), str(tmp_path),
+                          "--audio", str(wav))
+    assert status == 0 and out["passed"] is False and out["code"] == "LipVoiceFail"

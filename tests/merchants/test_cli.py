@@ -100,3 +100,18 @@ def test_reviewer_create_and_demo_seed_is_idempotent(run):
     from wx_backend.services import services
     cred = ApiCredential.get(ApiCredential.secret_id == first["secret_id"])
     assert services().sealer.open_text(cred.secret_key_sealed) == first["secret_key"]
+
+
+def test_key_rotation_from_the_cli(run):
+    demo = json.loads(run("demo", "seed").stdout)
+    mid, old = str(demo["merchant_id"]), demo["secret_id"]
+    added = run("merchant", "key-add", mid)
+    assert added.exit_code == 0
+    new = json.loads(added.stdout)
+    assert new["secret_id"] != old and len(new["secret_key"]) == 32
+    assert run("merchant", "key-add", mid).exit_code == 1                      # at most two
+    assert json.loads(run("merchant", "show", mid).stdout)["secret_ids"] == [old, new["secret_id"]]
+    disabled = json.loads(run("merchant", "key-disable", mid, old).stdout)
+    assert disabled["secret_ids"] == [new["secret_id"]]
+    last = run("merchant", "key-disable", mid, new["secret_id"])
+    assert last.exit_code == 1 and "最后一个" in last.stderr

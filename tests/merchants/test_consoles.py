@@ -8,6 +8,7 @@ import pytest
 from werkzeug.security import generate_password_hash
 
 from wx_backend.merchants.models import InSiteMessage, Merchant, Reviewer
+from wx_backend.services import services
 
 
 def csrf(client, url):
@@ -142,3 +143,44 @@ def test_console_usage_is_what_the_billing_cli_prints(app, app_ctx, deps, clock)
         assert row and (int(row.group(1)), int(row.group(2))) == (a["calls"], a["charged"]), action
     remaining = [int(r) for r in re.findall(r'<tr class="pack"><td>[^<]*</td><td>\d+</td><td>(\d+)</td>', page)]
     assert remaining == [p["remaining"] for p in cli["packs"]] and 49 in remaining
+
+
+def test_key_rotation_in_the_console(app, app_ctx, deps):
+    from wx_backend.merchants.models import ApiCredential
+    from wx_backend.merchants.seed import create_approved_merchant
+
+    create_approved_merchant(deps, uscc="9144030071526726XG", username="rota", password="password-123")
+    c = app.test_client()
+    assert login(c, "/merchant", "rota", "password-123").status_code == 302
+    old = ApiCredential.get()
+    token = csrf(c, "/merchant/")
+    shown = c.post("/merchant/credentials/new", data={"csrf_token": token})
+    assert shown.headers["Cache-Control"] == "no-store"
+    page = shown.get_data(as_text=True)
+    new = ApiCredential.select().where(ApiCredential.id != old.id).get()
+    key = re.search(r'id="secret-key">([A-Za-z0-9]{32})<', page).group(1)
+    assert new.secret_id in page and services().sealer.open_text(new.secret_key_sealed) == key
+    assert new.revealed_at is not None                                   # shown once, here
+    assert "新增密钥" not in page                                        # two is the limit
+    refused = c.post("/merchant/credentials/new", data={"csrf_token": token}, follow_redirects=True)
+    assert "已有 2 个有效密钥" in refused.get_data(as_text=True)
+
+    done = c.post(f"/merchant/credentials/{old.id}/disable", data={"csrf_token": token}, follow_redirects=True)
+    assert "已停用" in done.get_data(as_text=True)
+    old = ApiCredential.get_by_id(old.id)
+    assert not old.active and old.disabled_at is not None and old.secret_id not in done.get_data(as_text=True)
+    last = c.post(f"/merchant/credentials/{new.id}/disable", data={"csrf_token": token}, follow_redirects=True)
+    assert "不能停用最后一个" in last.get_data(as_text=True) and ApiCredential.get_by_id(new.id).active
+
+
+def test_a_merchant_cannot_disable_another_merchants_key_in_the_console(app, app_ctx, deps):
+    from wx_backend.merchants.models import ApiCredential
+    from wx_backend.merchants.seed import create_approved_merchant
+
+    create_approved_merchant(deps, uscc="9144030071526726XG", username="rota", password="password-123")
+    create_approved_merchant(deps, uscc="91330100799655058B", username="other", password="password-123")
+    c = app.test_client()
+    login(c, "/merchant", "rota", "password-123")
+    theirs = ApiCredential.get(ApiCredential.merchant == Merchant.get(Merchant.uscc == "91330100799655058B"))
+    resp = c.post(f"/merchant/credentials/{theirs.id}/disable", data={"csrf_token": csrf(c, "/merchant/")})
+    assert resp.status_code == 404 and ApiCredential.get_by_id(theirs.id).active

@@ -14,7 +14,7 @@ from werkzeug.security import generate_password_hash
 from .. import db
 from ..errors import ServiceError
 from ..services import services
-from . import application, review
+from . import application, provisioning, review
 from .deps import OnboardingDeps
 from .models import ApiCredential, Merchant, Reviewer, Rule
 
@@ -153,6 +153,37 @@ def set_qps_cmd(merchant_id, qps):
     except ServiceError as exc:
         _fail(exc.message, {"code": exc.result.tencent})
     _out({"id": m.id, "qps_limit": m.qps_limit})
+
+
+@merchant_cli.command("key-add")
+@click.argument("merchant_id", type=int)
+def key_add_cmd(merchant_id):
+    """Key rotation, step 1: a further API key (prints its SecretKey once)."""
+    deps = _deps()
+    try:
+        m = review.get_merchant(merchant_id)
+        with db.database.atomic():
+            pair = provisioning.add_credential(m, deps.sealer, deps.now_naive())
+    except ServiceError as exc:
+        _fail(exc.message, {"code": exc.result.tencent})
+    except provisioning.KeyRotationRefused as exc:
+        _fail(str(exc))
+    _out({"id": merchant_id, "secret_id": pair.secret_id, "secret_key": pair.secret_key})
+
+
+@merchant_cli.command("key-disable")
+@click.argument("merchant_id", type=int)
+@click.argument("secret_id")
+def key_disable_cmd(merchant_id, secret_id):
+    """Key rotation, step 2: stop accepting an API key (never the merchant's last one)."""
+    deps = _deps()
+    try:
+        with db.database.atomic():
+            provisioning.disable_credential(merchant_id, secret_id, deps.now_naive())
+    except provisioning.KeyRotationRefused as exc:
+        _fail(str(exc))
+    _out({"id": merchant_id, "disabled": secret_id,
+          "secret_ids": [c.secret_id for c in provisioning.active_credentials(merchant_id)]})
 
 
 @reviewer_cli.command("create")

@@ -92,7 +92,7 @@ def _dashboard(user: MerchantUser, revealed: tuple[str, str] | None = None):
         credentials=list(ApiCredential.select().where((ApiCredential.merchant == m)
                                                       & ApiCredential.active)),
         rules=list(Rule.select().where(Rule.merchant == m).order_by(Rule.id)),
-        usage=usage_summary(m.id), revealed=revealed,
+        usage=usage_summary(m.id), revealed=revealed, max_keys=provisioning.MAX_ACTIVE_KEYS,
         messages=list(InSiteMessage.select().where(InSiteMessage.merchant == m)
                       .order_by(InSiteMessage.id.desc())))
 
@@ -122,6 +122,43 @@ def reveal(cred_id: int):
     resp = make_response(_dashboard(user, revealed=(cred.secret_id, key)))
     resp.headers["Cache-Control"] = "no-store"     # the key must not linger in caches or history
     return resp
+
+
+@bp.post("/credentials/new")
+def new_credential():
+    """Key rotation, step 1: a further key, its SecretKey shown on this page once."""
+    user = _current_user()
+    if user is None:
+        return redirect(url_for(".login"))
+    try:
+        with db.database.atomic():
+            pair = provisioning.add_credential(user.merchant, services().sealer, _deps().now_naive())
+    except provisioning.KeyRotationRefused as exc:
+        flash(str(exc))
+        return redirect(url_for(".dashboard"))
+    resp = make_response(_dashboard(user, revealed=(pair.secret_id, pair.secret_key)))
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@bp.post("/credentials/<int:cred_id>/disable")
+def disable_credential(cred_id: int):
+    """Key rotation, step 2: the old key stops working (never the last one)."""
+    user = _current_user()
+    if user is None:
+        return redirect(url_for(".login"))
+    cred = ApiCredential.get_or_none((ApiCredential.id == cred_id)
+                                     & (ApiCredential.merchant == user.merchant_id))
+    if cred is None:
+        abort(404)
+    try:
+        with db.database.atomic():
+            provisioning.disable_credential(user.merchant_id, cred.secret_id, _deps().now_naive())
+    except provisioning.KeyRotationRefused as exc:
+        flash(str(exc))
+    else:
+        flash(f"密钥 {cred.secret_id[:8]}… 已停用")
+    return redirect(url_for(".dashboard"))
 
 
 @bp.post("/messages/<int:msg_id>/read")

@@ -81,6 +81,7 @@ class ApiCredential(BaseModel):
     active = peewee.BooleanField(default=True)
     # When the SecretKey was shown (it is shown once: to the approving CLI operator or the merchant).
     revealed_at = peewee.DateTimeField(null=True)
+    disabled_at = peewee.DateTimeField(null=True)            # when a rotation retired it (active False)
 
 
 class Rule(BaseModel):

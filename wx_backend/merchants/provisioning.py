@@ -1,7 +1,9 @@
 """What an approved merchant receives: API credentials, rules (RuleIds) and the trial packs.
 
 Credentials: SecretId "AKID" + 32 letters/digits, SecretKey 32 letters/digits (Tencent's shapes), the
-key stored sealed and shown once. Rules: one per granted browser channel — light liveness for WeChat
+key stored sealed and shown once. Rotation (a leaked or aging key): a merchant holds at most
+MAX_ACTIVE_KEYS active keys, as Tencent Cloud's API keys; it adds the new one, moves its servers over,
+then disables the old one; the last active key cannot be disabled. Rules: one per granted browser channel — light liveness for WeChat
 native H5 and the mini-program, digit (lip) for ordinary H5 — and an ordinary-H5 rule for every
 approved merchant, since ordinary H5 is open to all (DESIGN §4). The default rule is the mini-program's
 when granted, else native H5's, else ordinary H5's. Trial: TRIAL_CALLS for each product.
@@ -18,6 +20,7 @@ from .models import PRODUCTS, ApiCredential, Merchant, ResourcePack, Rule
 ALNUM = string.ascii_letters + string.digits
 TRIAL_CALLS = 50
 TRIAL_LABEL = "trial"
+MAX_ACTIVE_KEYS = 2
 RULE_ORDER = ("miniprogram", "native_h5", "h5")       # default preference
 RULE_MODE = {"miniprogram": "light", "native_h5": "light", "h5": "lip"}
 RULE_NAMES = {"miniprogram": "小程序·光线活体", "native_h5": "原生H5·光线活体", "h5": "普通H5·数字活体",
@@ -45,6 +48,36 @@ def issue_credential(merchant: Merchant, sealer: Sealer, now, *, pair: IssuedCre
                          secret_key_sealed=sealer.seal_text(pair.secret_key), created_at=now,
                          active=True, revealed_at=now if revealed else None)
     return pair
+
+
+class KeyRotationRefused(Exception):
+    """A key could not be added (the limit) or disabled (the last one, or not this merchant's)."""
+
+
+def active_credentials(merchant_id: int) -> list[ApiCredential]:
+    return list(ApiCredential.select().where((ApiCredential.merchant == merchant_id) & ApiCredential.active)
+                .order_by(ApiCredential.id))
+
+
+def add_credential(merchant: Merchant, sealer: Sealer, now) -> IssuedCredential:
+    """A further active key for ``merchant`` (the caller shows its SecretKey once, then it is marked
+    revealed); refused at MAX_ACTIVE_KEYS. Call inside a transaction."""
+    if len(active_credentials(merchant.id)) >= MAX_ACTIVE_KEYS:
+        raise KeyRotationRefused(f"已有 {MAX_ACTIVE_KEYS} 个有效密钥，请先停用一个")
+    return issue_credential(merchant, sealer, now, revealed=True)
+
+
+def disable_credential(merchant_id: int, secret_id: str, now) -> ApiCredential:
+    """Stop accepting ``secret_id`` (at once, on every worker: the gateway reads ``active`` per call).
+    Refused for another merchant's key, an inactive one, or the merchant's last active key."""
+    keys = active_credentials(merchant_id)
+    cred = next((c for c in keys if c.secret_id == secret_id), None)
+    if cred is None:
+        raise KeyRotationRefused("没有这个有效密钥")
+    if len(keys) == 1:
+        raise KeyRotationRefused("不能停用最后一个有效密钥：请先新增一个")
+    ApiCredential.update(active=False, disabled_at=now).where(ApiCredential.id == cred.id).execute()
+    return cred
 
 
 def new_rule_id() -> str:

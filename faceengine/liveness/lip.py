@@ -29,7 +29,7 @@ from .capture import Audio
 from .challenge import LipChallenge
 from .gate import track_or_fail
 from .identity import FaceIdentity
-from .speech import SpeechRecogniser, envelope, speech_mask
+from .speech import Envelope, SpeechRecogniser, envelope, speech_mask
 from .track import TrackOptions
 from .types import Code, Frame, LivenessResult
 
@@ -107,8 +107,12 @@ def speech_segments(env, options: PacedOptions) -> list[tuple[float, float]]:
     """(start_ms, end_ms) of speech runs on the capture clock, short dips merged, clicks dropped."""
     # A syllable's vowel is the loudest thing in a reading; breaths, lip smacks and a compressed
     # recording's noise bursts reach 12 dB over the floor but stay >= 20 dB under the vowels.
-    loud = float(np.percentile(env.db, 98)) if len(env.db) else 0.0
-    mask = speech_mask(env, max(12.0, loud - options.below_loudest_db))
+    # Loudness over 50 ms (power averaged over 5 hops): in background noise a syllable's 25 ms
+    # frames dip under the threshold now and then and would break it into runs.
+    power = np.convolve(10.0 ** (env.db / 10.0), np.ones(5) / 5.0, mode="same")
+    smooth = Envelope(10.0 * np.log10(np.maximum(power, 1.0)), env.start_ms)
+    loud = float(np.percentile(smooth.db, 98)) if len(smooth.db) else 0.0
+    mask = speech_mask(smooth, max(12.0, loud - options.below_loudest_db))
     times = env.times_ms()
     runs, start = [], None
     for i, on in enumerate(mask):

@@ -3,6 +3,7 @@ A real photo's mouth is animated syllable by syllable; the audio is voiced sylla
 ``voiced``), timed with the reading or not. Real talking heads (GRID) when ../shared is present."""
 import random
 
+import numpy as np
 import pytest
 
 from bench.liveness_synth import animated_capture, none, pulse, syllables
@@ -123,3 +124,40 @@ def test_audio_can_be_required(reading, fine_mesher):
     assert verify_lip(reading, CHALLENGE, mesher=fine_mesher).passed
     result = verify_lip(reading, CHALLENGE, mesher=fine_mesher, options=LipOptions(require_audio=True))
     assert result.code == Code.LIP_VOICE_FAIL
+
+
+def _with_noise(audio, snr_db, seed):
+    """White noise at ``snr_db`` under the speech's own power (a fan, a street)."""
+    from faceengine.liveness import Audio
+    x = audio.samples.astype(np.float64)
+    speech_power = np.mean(x[np.abs(x) > 0.05 * np.abs(x).max()] ** 2)
+    noise = np.random.default_rng(seed).normal(0, np.sqrt(speech_power / 10 ** (snr_db / 10)), len(x))
+    return Audio((x + noise).astype(np.float32))
+
+
+def test_reading_in_background_noise_passes_and_running_speech_still_fails(reading, fine_mesher):
+    noisy = _with_noise(voiced(ONSETS, DURATION), 20.0, seed=11)
+    result = verify_lip(reading, CHALLENGE, mesher=fine_mesher, audio=noisy)
+    assert result.passed, (result.detail, result.metrics)
+    rng = random.Random(12)
+    running, t = [], CHALLENGE.show_ms[0] + 250.0      # timed from the first digit on
+    while t < DURATION - 300:
+        running.append(t)
+        t += rng.uniform(250, 450)
+    result = verify_lip(reading, CHALLENGE, mesher=fine_mesher,
+                        audio=_with_noise(voiced(running, DURATION, seed=13), 20.0, seed=14))
+    assert result.code == Code.LIP_VOICE_FAIL, result.metrics
+
+
+@pytest.mark.shared
+def test_real_speech_in_background_noise_is_one_run_per_syllable(fine_mesher):
+    # "place" in 18 dB of white noise: its frames dip under the threshold now and then; read as
+    # 25 ms frames it broke into runs counted as stray speech (every one of 6 readings failed).
+    from bench.paced_grid import GridClip, paced_reading
+
+    clip = GridClip.load(FACEDATA / "videos" / "grid_lipnet" / "grid_pwij3p.mpg")
+    rng = random.Random(0)
+    ch = new_lip_challenge(rng)
+    frames, audio = paced_reading(clip, ch, rng, latency_ms=600)
+    result = verify_lip(frames, ch, mesher=fine_mesher, audio=_with_noise(audio, 18.0, seed=0))
+    assert result.passed, (result.detail, result.metrics)

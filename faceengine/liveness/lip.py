@@ -109,9 +109,11 @@ def speech_segments(env, options: PacedOptions) -> list[tuple[float, float]]:
     # recording's noise bursts reach 12 dB over the floor but stay >= 20 dB under the vowels.
     # Loudness over 50 ms (power averaged over 5 hops): in background noise a syllable's 25 ms
     # frames dip under the threshold now and then and would break it into runs.
+    if len(env.db) == 0:          # under one 25 ms window of audio
+        return []
     power = np.convolve(10.0 ** (env.db / 10.0), np.ones(5) / 5.0, mode="same")
     smooth = Envelope(10.0 * np.log10(np.maximum(power, 1.0)), env.start_ms)
-    loud = float(np.percentile(smooth.db, 98)) if len(smooth.db) else 0.0
+    loud = float(np.percentile(smooth.db, 98))
     mask = speech_mask(smooth, max(12.0, loud - options.below_loudest_db))
     times = env.times_ms()
     runs, start = [], None

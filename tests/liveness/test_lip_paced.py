@@ -161,3 +161,10 @@ def test_real_speech_in_background_noise_is_one_run_per_syllable(fine_mesher):
     frames, audio = paced_reading(clip, ch, rng, latency_ms=600)
     result = verify_lip(frames, ch, mesher=fine_mesher, audio=_with_noise(audio, 18.0, seed=0))
     assert result.passed, (result.detail, result.metrics)
+
+
+def test_a_few_samples_of_audio_are_no_speech(reading, fine_mesher):
+    from faceengine.liveness import Audio
+    for n in (0, 100, 1000):          # none, 6 ms, 62 ms
+        result = verify_lip(reading, CHALLENGE, mesher=fine_mesher, audio=Audio(np.zeros(n, np.float32)))
+        assert result.code == Code.LIP_VOICE_FAIL

@@ -105,15 +105,21 @@ def dashboard():
     return _dashboard(user)
 
 
+def _own_credential(user: MerchantUser, cred_id: int) -> ApiCredential:
+    """The signed-in merchant's credential ``cred_id``; 404 for anyone else's."""
+    cred = ApiCredential.get_or_none((ApiCredential.id == cred_id)
+                                     & (ApiCredential.merchant == user.merchant_id))
+    if cred is None:
+        abort(404)
+    return cred
+
+
 @bp.post("/credentials/<int:cred_id>/reveal")
 def reveal(cred_id: int):
     user = _current_user()
     if user is None:
         return redirect(url_for(".login"))
-    cred = ApiCredential.get_or_none((ApiCredential.id == cred_id)
-                                     & (ApiCredential.merchant == user.merchant_id))
-    if cred is None:
-        abort(404)
+    cred = _own_credential(user, cred_id)
     with db.database.atomic():
         key = provisioning.reveal_secret_key(cred, services().sealer, _deps().now_naive())
     if key is None:
@@ -147,10 +153,7 @@ def disable_credential(cred_id: int):
     user = _current_user()
     if user is None:
         return redirect(url_for(".login"))
-    cred = ApiCredential.get_or_none((ApiCredential.id == cred_id)
-                                     & (ApiCredential.merchant == user.merchant_id))
-    if cred is None:
-        abort(404)
+    cred = _own_credential(user, cred_id)
     try:
         with db.database.atomic():
             provisioning.disable_credential(user.merchant_id, cred.secret_id, _deps().now_naive())

@@ -248,12 +248,13 @@ def verify_lip(frames: list[Frame], challenge: LipChallenge, *, mesher: FaceMesh
         return failed
     best = track.best_frames()
     ts, op = mouth_series(track.faces)
-    n, peaks = count_openings(ts, op, options)
+    threshold = opening_threshold(op, options)
+    n, _ = count_openings(ts, op, options)
     n_outer, _ = count_openings(ts, lip_height_series(track.faces), options)
     want = max(1, len(challenge.code) - options.missing_syllables)
     want_outer = max(1, int(np.ceil(options.min_outer_share * len(challenge.code))))
     metrics = {"openings": n, "outer_openings": n_outer, "mouth_range": round(float(op.max() - op.min()), 3),
-               "opening_threshold": round(opening_threshold(op, options), 3)}
+               "opening_threshold": round(threshold, 3)}
     score = min(1.0, n / max(len(challenge.code), 1))
     if n < want or n_outer < want_outer:
         return LivenessResult(False, Code.LIP_MOVE_SMALL, score if n_outer >= want_outer else 0.0, best,
@@ -262,15 +263,11 @@ def verify_lip(frames: list[Frame], challenge: LipChallenge, *, mesher: FaceMesh
     if audio is None and options.require_audio:
         return LivenessResult(False, Code.LIP_VOICE_FAIL, 0.0, best, "no audio in the capture", metrics)
     if challenge.paced and audio is not None:
-        why, paced = paced_timing(ts, op, opening_threshold(op, options), challenge, audio,
-                                  options.paced)
+        why, paced = paced_timing(ts, op, threshold, challenge, audio, options.paced)
         metrics.update(paced)
         if why:
             return LivenessResult(False, Code.LIP_VOICE_FAIL, 0.0, best, why, metrics)
-        if recogniser is not None and recogniser.digits(audio) != challenge.code:
-            return LivenessResult(False, Code.LIP_DIGIT_FAIL, 0.0, best, "other digits heard", metrics)
-        return LivenessResult(True, Code.SUCCESS, score, best, "", metrics)
-    if audio is not None:
+    elif audio is not None:
         sync = av_sync(ts, op, audio, options)
         metrics.update({k: round(v, 3) for k, v in sync.items()})
         if sync["speech_ms"] < options.min_speech_ms:
@@ -279,6 +276,6 @@ def verify_lip(frames: list[Frame], challenge: LipChallenge, *, mesher: FaceMesh
             return LivenessResult(False, Code.LIP_VOICE_FAIL, max(0.0, sync["av_correlation"]), best,
                                   "speech does not follow the lips", metrics)
         score = min(score, max(0.0, sync["av_correlation"]) / options.min_av_correlation * 0.5 + 0.5)
-        if recogniser is not None and recogniser.digits(audio) != challenge.code:
-            return LivenessResult(False, Code.LIP_DIGIT_FAIL, 0.0, best, "other digits heard", metrics)
+    if audio is not None and recogniser is not None and recogniser.digits(audio) != challenge.code:
+        return LivenessResult(False, Code.LIP_DIGIT_FAIL, 0.0, best, "other digits heard", metrics)
     return LivenessResult(True, Code.SUCCESS, score, best, "", metrics)

@@ -168,3 +168,14 @@ def test_a_few_samples_of_audio_are_no_speech(reading, fine_mesher):
     for n in (0, 100, 1000):          # none, 6 ms, 62 ms
         result = verify_lip(reading, CHALLENGE, mesher=fine_mesher, audio=Audio(np.zeros(n, np.float32)))
         assert result.code == Code.LIP_VOICE_FAIL
+
+
+def test_speech_recogniser_plug_in_applies_to_paced_readings(reading, fine_mesher):
+    from .test_lip import HeardDigits
+    audio = voiced(ONSETS, DURATION)
+    heard_right = verify_lip(reading, CHALLENGE, mesher=fine_mesher, audio=audio,
+                             recogniser=HeardDigits(CHALLENGE.code))
+    assert heard_right.passed
+    heard_wrong = verify_lip(reading, CHALLENGE, mesher=fine_mesher, audio=audio,
+                             recogniser=HeardDigits("0000" if CHALLENGE.code != "0000" else "1111"))
+    assert heard_wrong.code == Code.LIP_DIGIT_FAIL

@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from bench.liveness_synth import H, W, Portrait
+from faceengine.liveness.challenge import LipChallenge
 from faceengine.liveness.types import Frame
 
 UPPER_INNER, LOWER_INNER, LEFT_CORNER, RIGHT_CORNER, CHIN = 13, 14, 61, 291, 152
@@ -55,8 +56,18 @@ class Reading:
         lat = rng.uniform(400, 800) if latency_ms is None else latency_ms
         to_peak = cls.syllable_ms / 2 + lead_ms
         peaks = tuple(s + lat + to_peak + rng.gauss(0, jitter_ms) for s in show)
-        end = challenge.get("duration_ms") or show[-1] + 1500
+        end = challenge.get("duration_ms") or LipChallenge.from_json(challenge).duration_ms
         return cls(peaks, max(float(end), peaks[-1] + 300))
+
+    @classmethod
+    def running(cls, duration_ms: float, rng: random.Random) -> "Reading":
+        """Running speech that follows no challenge: a syllable every 250-450 ms from 200-600 ms
+        to the end (the voice of the digit mode's "unrelated speech" attack)."""
+        peaks, t = [], rng.uniform(200, 600)
+        while t < duration_ms - 200:
+            peaks.append(t)
+            t += rng.uniform(250, 450)
+        return cls(tuple(peaks), duration_ms)
 
     def opening(self, t_ms: float) -> float:
         """0..1 mouth opening at t (raised-cosine pulse per syllable)."""

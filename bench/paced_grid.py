@@ -9,8 +9,8 @@ after the digit appears: a real mouth and a real voice at a real audio/video off
 challenge's timing.
 
 What it is not: the same word four times (the real audio/video offset therefore varies only by
-the frame phase, flattering the check's offset-spread rule), cut into the rest footage (a jump
-of a few pixels at each cut), and English syllables rather than Chinese digits.
+the frame phase), cut into the rest footage (a jump of a few pixels at each cut), and English
+syllables rather than Chinese digits.
 """
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ class GridClip:
     frames: list[Frame]        # the whole clip at its own rate (25 fps)
     audio: Audio
     onset_ms: float            # voice onset of the sentence's first word
+    times: np.ndarray          # the frames' timestamps (ms)
 
     @classmethod
     def load(cls, path: Path) -> "GridClip":
@@ -45,11 +46,10 @@ class GridClip:
         segments = speech_segments(envelope(audio), PacedOptions())
         if not segments or segments[0][0] < BEFORE_MS + 200.0:
             raise ValueError(f"{path.name}: no silence before the first word")
-        return cls(frames, audio, segments[0][0])
+        return cls(frames, audio, segments[0][0], np.array([f.timestamp_ms for f in frames]))
 
     def _frame_at(self, t_ms: float) -> Frame:
-        ts = np.array([f.timestamp_ms for f in self.frames])
-        return self.frames[int(np.argmin(np.abs(ts - t_ms)))]
+        return self.frames[int(np.argmin(np.abs(self.times - t_ms)))]
 
     def _audio_span(self, start_ms: float, end_ms: float) -> np.ndarray:
         a, b = (int(round(x * AUDIO_RATE / 1000.0)) for x in (start_ms, end_ms))

@@ -82,13 +82,7 @@ def _lip_capture(challenge: dict, attack: str, seed: int) -> tuple[list[tuple[fl
         frames = talking.lip_capture(portrait, talking.Reading((), reading.duration_ms), rng)
     else:
         frames = talking.lip_capture(portrait, reading, rng)
-    voice = reading
-    if attack == "unrelated":   # a syllable every 250-450 ms from start to end
-        peaks, t = [], rng.uniform(200, 600)
-        while t < reading.duration_ms - 200:
-            peaks.append(t)
-            t += rng.uniform(250, 450)
-        voice = talking.Reading(tuple(peaks), reading.duration_ms)
+    voice = talking.Reading.running(reading.duration_ms, rng) if attack == "unrelated" else reading
     wav = talking.wav_bytes(talking.voiced_audio(voice, rng))
     return [(f.timestamp_ms, _jpeg(f.image_rgb)) for f in frames], wav
 

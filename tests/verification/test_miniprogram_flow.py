@@ -107,7 +107,7 @@ def merchant_lip(svc, enrolled):
 
 def lip_upload(portrait, challenge: dict, seed: int, voice: str = "own"):
     """A real face reading the issued (paced) digits as each appears, with a WAV: ``own`` follows
-    the mouth, ``running`` is unrelated running speech (a syllable every 250-450 ms), ``none``
+    the mouth, ``running`` is unrelated running speech (``Reading.running``), ``none``
     sends no audio."""
     rng = random.Random(seed)
     reading = talking.Reading.following(challenge, rng)
@@ -116,8 +116,7 @@ def lip_upload(portrait, challenge: dict, seed: int, voice: str = "own"):
     if voice == "own":
         audio = talking.wav_bytes(talking.voiced_audio(reading, rng))
     elif voice == "running":
-        peaks = tuple(np.arange(rng.uniform(200, 600), reading.duration_ms - 200, rng.uniform(250, 450)))
-        audio = talking.wav_bytes(talking.voiced_audio(talking.Reading(peaks, reading.duration_ms), rng))
+        audio = talking.wav_bytes(talking.voiced_audio(talking.Reading.running(reading.duration_ms, rng), rng))
     return [(f.timestamp_ms, jpeg(f.image_rgb, 88)) for f in frames], audio
 
 

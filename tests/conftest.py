@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import datetime as dt
 from pathlib import Path
 
@@ -128,6 +129,12 @@ def _postgres_reachable(dsn: str) -> str:
 
 PG_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 
+# Redis databases the tests flush. WXF_TEST_REDIS_DB moves them (this one and the one below it) so that
+# two checkouts can run their suites at the same time against one Redis.
+REDIS_DB = int(os.environ.get("WXF_TEST_REDIS_DB", "15"))
+REDIS_TEST_URL = f"redis://127.0.0.1:6379/{REDIS_DB}"
+REDIS_TEST_URL_2 = f"redis://127.0.0.1:6379/{REDIS_DB - 1}"
+
 
 @pytest.fixture
 def pg_url():
@@ -151,8 +158,9 @@ def pg_url():
 
 @pytest.fixture
 def redis_url():
-    """A Redis URL (database 15, flushed before and after); skips when absent."""
-    url = "redis://127.0.0.1:6379/15"
+    """A Redis URL (database 15 unless WXF_TEST_REDIS_DB says, flushed before and after); skips when
+    absent."""
+    url = REDIS_TEST_URL
     try:
         import redis
         client = redis.Redis.from_url(url, socket_connect_timeout=2)

@@ -23,6 +23,7 @@ from wx_backend import create_app, db
 from wx_backend.billing.models import UsageRecord
 from wx_backend.settings import Settings
 
+from ..conftest import REDIS_TEST_URL_2
 from .conftest import make_merchant, sdk_client
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,7 +61,7 @@ def gunicorn(request, tmp_path):
     if request.param == "redis":
         if not _redis_up():
             pytest.skip("Redis at 127.0.0.1:6379 unreachable")
-        redis_url = "redis://127.0.0.1:6379/14"
+        redis_url = REDIS_TEST_URL_2
     db_url = f"sqlite:///{tmp_path / 'multi.db'}"
     app = create_app(Settings(env="testing", database_url=db_url, redis_url=redis_url,
                               huey_sqlite_path=str(tmp_path / "huey.db"), huey_immediate=True))

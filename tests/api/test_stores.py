@@ -16,7 +16,9 @@ from wx_backend.api.challenges import (ACTION_SEQUENCE, LIVE_CODE, TTL, Database
                                        RedisChallengeStore)
 from wx_backend.api.ratelimit import DatabaseRateLimiter, RedisRateLimiter
 
-REDIS_URL = "redis://127.0.0.1:6379/15"
+from ..conftest import REDIS_TEST_URL
+
+REDIS_URL = REDIS_TEST_URL
 
 
 def _redis_client():

@@ -70,6 +70,7 @@ class DlibEmbedder:
     """5-point alignment + ResNet descriptor. Construct once per process (loads ~30 MB)."""
 
     model_id = DLIB_MODEL_ID
+    needs_landmarks = False  # dlib's own 5-point predictor aligns inside the box
 
     def __init__(self, predictor_path: str | None = None, model_path: str | None = None,
                  backend: str = "onnxruntime"):

@@ -6,12 +6,15 @@ mean/std (in 0-255 pixel units), and the 5 reference points the face is aligned 
 templates are compared with cosine distance through the operator's calibrated
 :class:`~faceengine.similarity.SimilarityCurve` (bench/calibrate_similarity.py --onnx).
 
-Alignment: a similarity transform (rotation, uniform scale, shift) maps the face's eye
-centres (iris centres of the mesh), nose tip and mouth corners onto the reference points.
-Without a mesh, the detector's keypoints (eyes, nose, mouth centre) are used.
+Alignment: a similarity transform (rotation, uniform scale, shift), the least-squares fit of
+the face's eye centres (iris centres of the refined mesh; the centroid of each eye's contour on
+a plain 468-point mesh), nose tip and mouth corners onto the reference points (Umeyama, as
+InsightFace aligns its training crops). Without a mesh, the detector's keypoints (eyes, nose,
+mouth centre) are used.
 """
 from __future__ import annotations
 
+import hashlib
 import threading
 from dataclasses import dataclass
 
@@ -30,6 +33,9 @@ ARCFACE_112 = ((38.2946, 51.6963), (73.5318, 51.5014), (56.0252, 71.7366),
 # Mesh indices: image-left (subject's right) iris centre, image-right iris centre, nose tip,
 # image-left mouth corner, image-right mouth corner.
 _MESH_FIVE = (468, 473, 1, 61, 291)
+# Without the iris points (plain mesh, e.g. the liveness track's): the eye contours' centroids.
+_RIGHT_EYE_RING = (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246)
+_LEFT_EYE_RING = (263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466)
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,41 @@ class OnnxEmbedderOptions:
     reference_points: tuple[tuple[float, float], ...] = ARCFACE_112
     flip_average: bool = False
     threads: int = 1
+    sha256: str = ""   # when set, the file must have this digest (its calibration belongs to it)
+
+
+def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """2x3 matrix of the rotation + uniform scale + shift that maps ``src`` (N, 2) onto ``dst``
+    (N, 2) with the least squared error (Umeyama 1991). Raises FaceEngineError when the points
+    are degenerate (all in one place)."""
+    mu_s, mu_d = src.mean(axis=0), dst.mean(axis=0)
+    s, d = src - mu_s, dst - mu_d
+    var = float((s ** 2).sum()) / len(src)
+    if not np.isfinite(var) or var < 1e-6:
+        raise FaceEngineError("cannot align the face: its landmarks coincide")
+    u, sv, vt = np.linalg.svd(d.T @ s / len(src))
+    sign = np.eye(2)
+    if np.linalg.det(u) * np.linalg.det(vt) < 0:
+        sign[1, 1] = -1.0
+    rot = u @ sign @ vt
+    scale = float(np.trace(np.diag(sv) @ sign)) / var
+    matrix = np.empty((2, 3))
+    matrix[:, :2] = scale * rot
+    matrix[:, 2] = mu_d - scale * rot @ mu_s
+    return matrix
+
+
+def _check_digest(path: str, expected: str) -> None:
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as exc:
+        raise EngineUnavailable(f"cannot read ONNX embedder {path}: {exc.strerror or exc}") from exc
+    if digest.hexdigest() != expected.lower():
+        raise EngineUnavailable(f"ONNX embedder {path} is not the file its calibration was made for "
+                                f"(sha256 {digest.hexdigest()[:12]}..., expected {expected[:12]}...)")
 
 
 def _ort_errors() -> tuple[type[BaseException], ...]:
@@ -60,6 +101,8 @@ def _ort_errors() -> tuple[type[BaseException], ...]:
 
 
 class OnnxEmbedder:
+    needs_landmarks = True   # aligns by the mesh; the detector's keypoints are only a fallback
+
     def __init__(self, options: OnnxEmbedderOptions):
         if options.colour_order not in ("RGB", "BGR"):
             raise EngineUnavailable(f"colour_order must be RGB or BGR, not {options.colour_order!r}")
@@ -70,6 +113,8 @@ class OnnxEmbedder:
         except ImportError as exc:
             raise EngineUnavailable(f"onnxruntime missing: {exc}") from exc
         self._errors = _ort_errors()
+        if options.sha256:
+            _check_digest(options.path, options.sha256)
         so = ort.SessionOptions()
         so.intra_op_num_threads = options.threads
         so.inter_op_num_threads = 1
@@ -102,15 +147,18 @@ class OnnxEmbedder:
               landmarks: FaceLandmarks | None = None) -> np.ndarray:
         """Aligned RGB uint8 crop of ``input_size`` squared."""
         if landmarks is not None and landmarks.points.shape[0] > max(_MESH_FIVE):
-            src, dst = landmarks.xy[list(_MESH_FIVE)].astype(np.float32), self._ref5
+            src, dst = landmarks.xy[list(_MESH_FIVE)], self._ref5
+        elif landmarks is not None and landmarks.points.shape[0] >= 468:
+            xy = landmarks.xy
+            src = np.vstack([xy[list(_RIGHT_EYE_RING)].mean(axis=0), xy[list(_LEFT_EYE_RING)].mean(axis=0),
+                             xy[[1, 61, 291]]])
+            dst = self._ref5
         else:
             kp = box.keypoints  # right_eye, left_eye, nose_tip, mouth_center (subject's sides)
             eyes = sorted((tuple(kp[0]), tuple(kp[1])))  # image-left first
             src = np.array([eyes[0], eyes[1], kp[2], kp[3]], dtype=np.float32)
             dst = self._ref4
-        matrix, _ = cv2.estimateAffinePartial2D(src, dst, method=cv2.LMEDS)
-        if matrix is None:
-            raise FaceEngineError("cannot align the face for the ONNX embedder")
+        matrix = similarity_transform(np.asarray(src, np.float64), np.asarray(dst, np.float64))
         s = self.options.input_size
         return cv2.warpAffine(image_rgb, matrix, (s, s), flags=cv2.INTER_LINEAR,
                               borderMode=cv2.BORDER_CONSTANT, borderValue=0)

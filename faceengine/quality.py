@@ -96,6 +96,17 @@ class QualityOptions:
     min_colourfulness: float = 4.0      # mean |a*|+|b*| of the face below this: treat as greyscale
 
 
+# Reference photos (an ID photo from the authority registry, a merchant's photo of its user):
+# a studio portrait is frontal, evenly lit and small. The ID card chip holds 102 x 126 pixels,
+# where the face box is 50-65 px wide (the bench's chips of real photos: 47-85 px), so faces
+# down to 40 px are taken. Sharpness is measured on the 112 x 112 grid, to which such a face is
+# upsampled, which halves the figure: chips of the real photos read 0.09-1.49 (median 0.35)
+# against 0.17-7.7 for the photos themselves, so the floor is 0.08 instead of 0.15. The other
+# rules (one face, complete, exposure, pose, eyes, mouth) are the selfie's.
+REFERENCE_MIN_FACE_PX = 40.0
+REFERENCE_MIN_SHARPNESS = 0.08
+
+
 @dataclass(frozen=True)
 class QualityReport:
     """Outcome of the checks. ``reasons`` is empty when the photo is usable; metrics are NaN
@@ -125,6 +136,8 @@ class QualityReport:
         """Result-code suffixes of the failures, most important first, without repeats."""
         return tuple(dict.fromkeys(REASON_CODES[r] for r in self.reasons))
 
+
+REFERENCE_QUALITY = QualityOptions(min_face_px=REFERENCE_MIN_FACE_PX, min_sharpness=REFERENCE_MIN_SHARPNESS)
 
 # Mesh indices (MediaPipe canonical face mesh). "right" is the subject's right eye.
 RIGHT_EYE_RING = (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246)

@@ -8,10 +8,11 @@ import cv2
 import numpy as np
 import pytest
 
-from faceengine.embed import DLIB_MODEL_ID, FaceTemplate
+from faceengine.embed import FaceTemplate
 from faceengine.errors import FaceEngineError
 from faceengine.intake import decode_image
-from faceengine.similarity import DLIB_CURVE, MATCH_THRESHOLD, SimilarityCurve
+from faceengine.mobilefacenet import MODEL_ID as MOBILEFACENET_ID
+from faceengine.similarity import DLIB_CURVE, FUSED_CURVE, MATCH_THRESHOLD, MOBILEFACENET_CURVE, SimilarityCurve
 
 from .conftest import encode
 
@@ -78,10 +79,10 @@ def test_identical_template_scores_100_and_is_symmetric(engine, references):
     assert engine.compare(g, a) == engine.compare(a, g)
 
 
-def test_template_bytes_round_trip(references):
+def test_template_bytes_round_trip(engine, references):
     t = references["grace"][1].template
     back = FaceTemplate.from_bytes(t.to_bytes())
-    assert back.model == DLIB_MODEL_ID and back.vector.dtype == np.float32
+    assert back.model == engine.model_id == MOBILEFACENET_ID and back.vector.dtype == np.float32
     assert np.array_equal(back.vector, t.vector) and back.vector.shape == (128,)
     with pytest.raises(FaceEngineError):
         FaceTemplate.from_bytes(b"")
@@ -100,15 +101,24 @@ def test_engine_refuses_non_rgb_arrays(engine):
         engine.analyse(np.zeros((10, 10, 3), np.float32))
 
 
-def test_curve_is_monotone_and_anchored():
-    """Sim falls as distance grows, spans [0, 100], and 70/80 sit at the calibrated knots."""
-    d = np.linspace(0, 1.5, 301)
-    s = np.array([DLIB_CURVE.sim(x) for x in d])
-    assert np.all(np.diff(s) <= 0) and s[0] == 100.0 and s[-1] == 0.0
-    k = dict(zip(DLIB_CURVE.sims, DLIB_CURVE.distances))
-    assert DLIB_CURVE.sim(k[70.0]) == pytest.approx(70.0) and DLIB_CURVE.sim(k[80.0]) == pytest.approx(80.0)
+@pytest.mark.parametrize("curve", [DLIB_CURVE, MOBILEFACENET_CURVE, FUSED_CURVE], ids=["dlib", "mfn", "fused"])
+def test_curve_is_monotone_anchored_and_graded(curve):
+    """Sim falls strictly as distance grows, spans [0, 100], 70/80 sit at the calibrated knots, and
+    only the distance of identical templates reads 100 (a graded top, not a plateau)."""
+    lo, hi = curve.distances[0], curve.distances[-1]
+    d = np.linspace(lo, hi, 401)
+    s = np.array([curve.sim(x) for x in d])
+    assert np.all(np.diff(s) < 0) and s[0] == 100.0 and s[-1] == 0.0
+    k = dict(zip(curve.sims, curve.distances))
+    assert curve.sim(k[70.0]) == pytest.approx(70.0) and curve.sim(k[80.0]) == pytest.approx(80.0)
+    assert curve.sim(lo + 0.01 * (k[90.0] - lo)) < 100.0
     with pytest.raises(FaceEngineError):
         SimilarityCurve(distances=(0.5, 0.4), sims=(100.0, 0.0))
+
+
+def test_identical_fused_templates_read_100():
+    v = np.random.default_rng(0).normal(size=256).astype(np.float32)
+    assert FUSED_CURVE.sim(FUSED_CURVE.distance(v, v)) >= 99.99   # knots rounded to 4 decimals
 
 
 @pytest.mark.shared

@@ -7,6 +7,7 @@ import pytest
 
 from faceengine.dlib_onnx import DlibOnnxNet
 from faceengine.embed import DlibEmbedder
+from faceengine.engine import EngineOptions, FaceEngine
 from faceengine.errors import EngineUnavailable
 
 
@@ -15,7 +16,16 @@ def dlib_native():
     return DlibEmbedder(backend="dlib")
 
 
-def test_converted_network_matches_dlib_on_real_faces(engine, dlib_native, grace_rgb, astronaut_rgb):
+@pytest.fixture(scope="module")
+def dlib_engine():
+    """The engine with FACE_EMBEDDER=dlib (the default engine runs MobileFaceNet)."""
+    engine = FaceEngine(EngineOptions(embedder="dlib")).load()
+    yield engine
+    engine.close()
+
+
+def test_converted_network_matches_dlib_on_real_faces(dlib_engine, dlib_native, grace_rgb, astronaut_rgb):
+    engine = dlib_engine
     onnx_embedder = engine._embedder
     assert onnx_embedder.backend == "onnxruntime"
     for img in (grace_rgb, astronaut_rgb):

@@ -206,3 +206,24 @@ def test_real_blinks_are_caught_and_open_eyes_pass(engine, facedata):
                 break
     assert closed >= 3
     assert closed / seen < 0.3
+
+
+# -- reference photos: an ID-chip portrait is small and frontal ------------------------------------
+@pytest.mark.parametrize("width_faces, accepted", [(1.9, True), (2.8, True), (3.4, False)])
+def test_reference_rules_take_chip_portraits_down_to_40_px(engine, grace_rgb, grace_analysis, width_faces, accepted):
+    """102x126 portraits framed ever wider: the face is ~52 px at the ID photo's 1.9 face widths, ~40 px
+    at 2.8 (taken, and still the same person), ~32 px at 3.4 (refused as too small). The selfie rules
+    refuse all of them (64 px minimum)."""
+    from bench.id_photo import chip_portrait
+    from faceengine.intake import decode_image
+
+    chip = decode_image(chip_portrait(grace_rgb, grace_analysis.landmarks, width_faces=width_faces))
+    assert chip.shape == (126, 102, 3)
+    ref = engine.analyse(chip, reference=True)
+    assert ref.quality.ok is accepted, (ref.face.w, ref.quality.codes)
+    if accepted:
+        assert ref.face.w >= 40
+        assert engine.compare(ref.template, grace_analysis.template) >= 70
+    else:
+        assert ref.quality.codes == ("LifePhotoSizeError",)
+    assert "LifePhotoSizeError" in engine.analyse(chip).quality.codes

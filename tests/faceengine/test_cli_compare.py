@@ -60,3 +60,39 @@ def test_bad_image_exits_2_with_its_code(files, name, error):
 def test_missing_file_exits_2(files, tmp_path):
     code, out = _run(files["grace.jpg"], str(tmp_path / "nope.jpg"))
     assert code == 2 and out["error"] == "ImageReadFailed"
+
+
+def _run_pairs(csv_path) -> tuple[int, list[dict]]:
+    out = subprocess.run([sys.executable, "-m", "faceengine", "compare", "--pairs", str(csv_path)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=180)
+    return out.returncode, [json.loads(line) for line in out.stdout.strip().splitlines()]
+
+
+def test_pairs_prints_one_line_per_pair_in_order(files, tmp_path):
+    """Relative paths are taken from the CSV's folder; a header is skipped; each line has the
+    two-image form's shape; a bad image makes its own line an error and the rest go on."""
+    folder = tmp_path / "people"
+    folder.mkdir()
+    for name in ("grace.jpg", "grace_crop.png", "astronaut.webp", "not_image.jpg"):
+        (folder / name).write_bytes(Path(files[name]).read_bytes())
+    sheet = folder / "pairs.csv"
+    sheet.write_text("ref,probe\ngrace.jpg,grace_crop.png\ngrace.jpg,astronaut.webp\n\n"
+                     "not_image.jpg,grace.jpg\nastronaut.webp,astronaut.webp\n")
+    code, lines = _run_pairs(sheet)
+    assert code == 2 and len(lines) == 4
+    same, other, bad, itself = lines
+    _, two_image_form = _run(files["grace.jpg"], files["grace_crop.png"])
+    assert set(same) == set(two_image_form) == {"sim", "match", "faces", "quality", "distance", "model"}
+    assert same["sim"] == two_image_form["sim"] and same["match"] is True
+    assert other["match"] is False and other["sim"] < 70
+    assert bad["error"] == "ImageDecodeFailed" and "not_image.jpg" in bad["message"]
+    assert itself["sim"] == 100.0 and itself["distance"] == 0.0
+
+
+def test_pairs_file_problems_exit_2(tmp_path):
+    sheet = tmp_path / "pairs.csv"
+    sheet.write_text("only-one-column\n")
+    code, lines = _run_pairs(sheet)
+    assert code == 2 and lines[0]["error"] == "PairsReadFailed"
+    code, lines = _run_pairs(tmp_path / "missing.csv")
+    assert code == 2 and lines[0]["error"] == "PairsReadFailed"

@@ -1,7 +1,14 @@
 """Build this process's face engine from the settings (called once per worker, after the fork).
 
-By default the engine embeds with dlib's ResNet (weights from ``face_recognition_models``) run by
-onnxruntime. An operator may configure their own ONNX embedder instead:
+``FACE_EMBEDDER`` picks the embedder, each with its own calibrated Sim curve (docs/calibration.md):
+
+- ``mobilefacenet`` (default): MobileFaceNet, shipped in ``faceengine/models/`` with its licence
+  and provenance (trained on MS1M: see the caveat there);
+- ``dlib``: dlib's ResNet (``face_recognition_models``), the earlier default;
+- ``fused``: both, score-level fusion (costs both);
+- ``onnx``: the operator's own model, below.
+
+An operator's ONNX embedder:
 
 ``ONNX_EMBEDDER_PATH``  the model file;
 ``ONNX_EMBEDDER_SPEC``  JSON describing its input and its calibration, for example::
@@ -28,10 +35,12 @@ SPEC_KEYS = {"input_size", "colour_order", "mean", "std", "flip_average", "knots
 
 def engine_options(settings: Settings) -> EngineOptions:
     """The engine options the settings describe; ConfigError names what is wrong."""
+    if settings.face_embedder != "onnx" and not settings.onnx_embedder_path:
+        return EngineOptions(embedder=settings.face_embedder)
     if not settings.onnx_embedder_path:
-        return EngineOptions()
-    return EngineOptions(onnx_embedder=_onnx_options(settings.onnx_embedder_path,
-                                                     settings.onnx_embedder_spec))
+        raise ConfigError("FACE_EMBEDDER=onnx needs ONNX_EMBEDDER_PATH")
+    return EngineOptions(embedder="onnx", onnx_embedder=_onnx_options(settings.onnx_embedder_path,
+                                                                      settings.onnx_embedder_spec))
 
 
 def engine_loader(settings: Settings) -> Callable[[], FaceEngine]:

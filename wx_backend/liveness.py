@@ -43,9 +43,10 @@ class EngineIdentity:
     """``faceengine.liveness.FaceIdentity`` on the face engine's own embedder.
 
     The liveness track's same-person check (start, best and end frame of a capture) then runs the
-    network the comparison runs (dlib's ResNet through onnxruntime by default, ~25 ms a face here,
-    against ~190 ms for dlib's own runtime) and decides at the product's operating point
-    (Sim >= 70, FAR 1/1,000), so a splice of two people fails the same test a comparison would.
+    network the comparison runs (FACE_EMBEDDER: MobileFaceNet by default, the face meshed here for its
+    alignment since the track passes a box; bench/face_verification.py prints the cost per capture)
+    and decides at the product's operating point (Sim >= 70, FAR 1/1,000), so a splice of two people
+    fails the same test a comparison would.
     """
 
     def __init__(self, engine):

@@ -72,6 +72,23 @@ def _dates(env: Mapping[str, str], name: str) -> tuple[dt.date, ...]:
     return tuple(sorted(out))
 
 
+FACE_EMBEDDERS = ("mobilefacenet", "dlib", "fused", "onnx")
+
+
+def _embedder(env: Mapping[str, str]) -> str:
+    """FACE_EMBEDDER; an operator's ONNX_EMBEDDER_PATH alone still selects their model, as before."""
+    name = env.get("FACE_EMBEDDER", "").strip().lower()
+    if not name:
+        return "onnx" if env.get("ONNX_EMBEDDER_PATH") else Settings.face_embedder
+    if name not in FACE_EMBEDDERS:
+        raise ConfigError(f"FACE_EMBEDDER must be one of {', '.join(FACE_EMBEDDERS)}, got {name!r}")
+    if (name == "onnx") != bool(env.get("ONNX_EMBEDDER_PATH")):
+        raise ConfigError("FACE_EMBEDDER=onnx and ONNX_EMBEDDER_PATH go together (the path names the model; "
+                          f"FACE_EMBEDDER={name} would ignore it)" if name != "onnx" else
+                          "FACE_EMBEDDER=onnx needs ONNX_EMBEDDER_PATH (and its calibrated ONNX_EMBEDDER_SPEC)")
+    return name
+
+
 @dataclass(frozen=True)
 class Settings:
     env: str = "development"                      # development | testing | production
@@ -103,6 +120,9 @@ class Settings:
     industry_whitelist_path: str = str(ROOT / "industry_whitelist.yaml")
     holidays: tuple[dt.date, ...] = ()
     makeup_workdays: tuple[dt.date, ...] = ()     # 调休: weekend days that are working days
+    # The face embedder: "mobilefacenet" (shipped), "dlib", "fused" (both) or "onnx" (the operator's
+    # model below). Each has its own calibration; see wx_backend/engine_factory.py.
+    face_embedder: str = "mobilefacenet"
     # Optional operator-supplied models (paths); the product works without them.
     onnx_embedder_path: str = ""
     # JSON input spec and calibrated curve of that embedder; see wx_backend/engine_factory.py.
@@ -159,6 +179,7 @@ class Settings:
             industry_whitelist_path=env.get("INDUSTRY_WHITELIST", d.industry_whitelist_path),
             holidays=_dates(env, "HOLIDAYS"),
             makeup_workdays=_dates(env, "MAKEUP_WORKDAYS"),
+            face_embedder=_embedder(env),
             onnx_embedder_path=env.get("ONNX_EMBEDDER_PATH", ""),
             onnx_embedder_spec=env.get("ONNX_EMBEDDER_SPEC", ""),
             onnx_pad_model_path=env.get("ONNX_PAD_MODEL_PATH", ""),

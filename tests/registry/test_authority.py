@@ -160,3 +160,77 @@ def test_photo_verification_pipeline(reg_app, photos, engine):
         assert verdict("110105200001010016", "赵六", grace).result.tencent == "FailedOperation.IdPhotoNoExist"
         assert verdict("11010519491231002X", "Grace Hopper", "!!").result.tencent == \
             "FailedOperation.ImageDecodeFailed"
+
+
+# -- a registry enrolled under an earlier embedder keeps working ------------------------------------
+def _dlib_template(engine, path) -> bytes:
+    from faceengine.embed import DLIB_MODEL_ID
+    from faceengine.intake import decode_image
+
+    rgb = decode_image(path.read_bytes())
+    a = engine.analyse(rgb, embed=False, reference=True)
+    return engine.template(rgb, a.face, a.landmarks, model=DLIB_MODEL_ID).to_bytes()
+
+
+def test_records_enrolled_with_dlib_are_compared_with_dlib_or_embedded_again(reg_app, photos, engine):
+    """Before this version the registry kept dlib templates and no photo: such a record is compared
+    with dlib (its own calibration); a record whose photo was kept is embedded again with the engine's
+    embedder on first use, and stored."""
+    import base64
+
+    from faceengine.embed import DLIB_MODEL_ID
+
+    svc = reg_app.extensions[EXTENSION_KEY]
+    registry = svc.extras[REGISTRY]
+    grace = base64.b64encode((photos / "grace.jpg").read_bytes()).decode()
+    astronaut = base64.b64encode((photos / "astronaut.png").read_bytes()).decode()
+    with reg_app.app_context(), db.database.connection_context():
+        registry.put("11010519491231002X", "Grace Hopper", _dlib_template(engine, photos / "grace.jpg"),
+                     DLIB_MODEL_ID)                                               # as the old version wrote it
+        registry.put("440308199001011239", "Eileen Collins", _dlib_template(engine, photos / "astronaut.png"),
+                     DLIB_MODEL_ID, photo=(photos / "astronaut.png").read_bytes())
+
+        def verdict(id_card, name, image):
+            return verify_photo(engine, registry, id_card, name, image, TODAY, svc.settings.max_image_bytes)
+
+        same, other = verdict("11010519491231002X", "Grace Hopper", grace), \
+            verdict("11010519491231002X", "Grace Hopper", astronaut)
+        assert same.result.tencent == "Success" and same.sim >= 70
+        assert other.result.tencent == "FailedOperation.CompareLowSimilarity"
+        assert registry.lookup("11010519491231002X").template_model == DLIB_MODEL_ID    # nothing to redo it from
+
+        assert verdict("440308199001011239", "Eileen Collins", astronaut).result.tencent == "Success"
+        assert verdict("440308199001011239", "Eileen Collins", grace).result.tencent == \
+            "FailedOperation.CompareLowSimilarity"
+        assert registry.lookup("440308199001011239").template_model == engine.model_id
+
+
+def test_cli_reembed_moves_kept_photos_to_the_engines_embedder(reg_app, photos, engine):
+    from faceengine.embed import DLIB_MODEL_ID
+
+    registry = reg_app.extensions[EXTENSION_KEY].extras[REGISTRY]
+    with reg_app.app_context(), db.database.connection_context():
+        registry.put("11010519491231002X", "Grace Hopper", _dlib_template(engine, photos / "grace.jpg"),
+                     DLIB_MODEL_ID)
+        registry.put("440308199001011239", "Eileen Collins", _dlib_template(engine, photos / "astronaut.png"),
+                     DLIB_MODEL_ID, photo=(photos / "astronaut.png").read_bytes())
+    runner = reg_app.test_cli_runner()
+    dry = json.loads(runner.invoke(args=["authority", "reembed", "--dry-run"]).output)
+    assert (dry["reembedded"], dry["no_photo"], dry["current"]) == (1, 1, 0)
+    out = runner.invoke(args=["authority", "reembed"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output) == {"model": engine.model_id, "dry_run": False, "current": 0,
+                                      "reembedded": 1, "failed": 0, "no_photo": 1}
+    again = json.loads(runner.invoke(args=["authority", "reembed"]).output)
+    assert (again["current"], again["reembedded"], again["no_photo"]) == (1, 0, 1)
+
+
+def test_enrolment_keeps_the_photo_sealed(reg_app, photos):
+    out = reg_app.test_cli_runner().invoke(args=["authority", "add", "--id-card", "11010519491231002X",
+                                                 "--name", "Grace Hopper", "--photo", str(photos / "grace.jpg")])
+    assert out.exit_code == 0, out.output
+    with reg_app.app_context(), db.database.connection_context():
+        [face] = AuthorityFace.select()
+        raw = (photos / "grace.jpg").read_bytes()
+        assert face.photo_sealed and raw[:64] not in bytes(face.photo_sealed)
+        assert reg_app.extensions[EXTENSION_KEY].extras[REGISTRY].lookup("11010519491231002X").photo == raw

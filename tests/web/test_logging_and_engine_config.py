@@ -39,8 +39,30 @@ def test_gunicorn_access_log_line_has_no_token_and_no_query():
     assert "/api/biz/Zm9v…/frames" in line
 
 
-def test_default_engine_is_dlib_without_onnx():
-    assert engine_options(Settings()).onnx_embedder is None
+def test_default_engine_is_the_shipped_mobilefacenet():
+    opts = engine_options(Settings())
+    assert opts.onnx_embedder is None and opts.embedder_name == "mobilefacenet"
+
+
+@pytest.mark.parametrize("env, name", [
+    ({}, "mobilefacenet"),
+    ({"FACE_EMBEDDER": "dlib"}, "dlib"),
+    ({"FACE_EMBEDDER": "Fused"}, "fused"),
+    ({"ONNX_EMBEDDER_PATH": "/m.onnx"}, "onnx"),           # as before FACE_EMBEDDER existed
+    ({"FACE_EMBEDDER": "onnx", "ONNX_EMBEDDER_PATH": "/m.onnx"}, "onnx"),
+])
+def test_face_embedder_setting(env, name):
+    assert Settings.from_env(env).face_embedder == name
+
+
+@pytest.mark.parametrize("env, words", [
+    ({"FACE_EMBEDDER": "arcface"}, "one of"),
+    ({"FACE_EMBEDDER": "onnx"}, "needs ONNX_EMBEDDER_PATH"),
+    ({"FACE_EMBEDDER": "dlib", "ONNX_EMBEDDER_PATH": "/m.onnx"}, "go together"),
+])
+def test_face_embedder_setting_refused(env, words):
+    with pytest.raises(ConfigError, match=words):
+        Settings.from_env(env)
 
 
 def test_onnx_embedder_without_calibration_is_refused():

@@ -25,7 +25,7 @@ from faceengine.errors import EngineUnavailable, FaceEngineError, MediaError
 from ..errors import BadRequest, ServiceError
 from ..liveness import kit_holder, read_capture, result_for, run_liveness
 from ..registry import REGISTRY
-from ..registry.photo_verify import PhotoVerdict, Rejected, compare, identity_reference, photo_template
+from ..registry.photo_verify import PhotoVerdict, Probe, Rejected, compare, identity_reference, photo_template
 from ..registry.store import today
 from .challenges import ACTION_ORDERS, ACTION_SEQUENCE, CHALLENGES, LIVE_CODE
 from .photo_actions import engine_or_verdict, refuse_encryption, require_str
@@ -132,7 +132,8 @@ def _run_liveness(ctx: ActionContext, mode: str, challenge: str, video: bytes):
 
 
 def _verify(ctx: ActionContext, params: dict, reference_of) -> dict:
-    """Shared flow; ``reference_of(engine, probe_template) -> PhotoVerdict`` does the comparison side."""
+    """Shared flow; ``reference_of(engine, probe: Probe | None) -> PhotoVerdict | None`` does the comparison
+    side (called first with None to check the reference before the video work)."""
     mode, challenge = _mode_and_challenge(params)
     frames_wanted = _best_frame_num(params)
     _consume_challenge(ctx, mode, challenge)
@@ -161,7 +162,7 @@ def _verify(ctx: ActionContext, params: dict, reference_of) -> dict:
                 raise Rejected("FailedOperation.LivessBestFrameError") from None
             if analysis.template is None:
                 raise Rejected("FailedOperation.LivessBestFrameError")
-            verdict = reference_of(engine, analysis.template)
+            verdict = reference_of(engine, Probe(best[0], analysis))
     except Rejected as v:
         verdict = PhotoVerdict(v.result)
     body.update(Sim=verdict.sim, Result=verdict.result.tencent, Description=verdict.description)
@@ -198,7 +199,8 @@ def liveness_compare(ctx: ActionContext, params: dict) -> dict:
     def reference_of(engine, probe):
         if probe is None:     # the uploaded photo first: a bad photo is known before the video work
             try:
-                reference["template"] = photo_template(engine, image, ctx.settings.max_image_bytes)
+                reference["template"] = photo_template(engine, image, ctx.settings.max_image_bytes,
+                                                       reference=True)
             except Rejected as verdict:
                 return PhotoVerdict(verdict.result)
             return None

@@ -1,7 +1,9 @@
-"""``flask --app app authority add|import``: enrol people (ID number, name, reference photo) in the registry.
+"""``flask --app app authority add|import|reembed``: enrol people (ID number, name, reference photo) in
+the registry; make the kept photos' templates again after a change of FACE_EMBEDDER.
 
 Output is JSON on stdout. ``import`` reports each row (never the ID number in clear: masked) and exits
-non-zero when any row failed; good rows are kept.
+non-zero when any row failed; good rows are kept. Photos are judged by the reference rules (an ID-chip
+portrait of 102x126 pixels is fine) and kept, sealed, beside their template.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from .. import db
 from ..services import services
 from .idcard import InvalidIdNumber, InvalidName, mask_id_number, validate_id_number, validate_name
 from .photo_verify import Rejected, file_template
-from .store import RegistryError, today
+from .store import PhotoUnusable, RegistryError, today
 
 authority_cli = AppGroup("authority", help="The authority ID registry (ID number, name, ID photo).")
 
@@ -41,7 +43,7 @@ def _enrol(id_number: str, name: str, photo: str | None) -> bool:
         name = validate_name(name)
     except InvalidName as exc:
         raise EnrolError("FailedOperation.NameFormatError", str(exc)) from None
-    template, model = b"", ""
+    template, model, data = b"", "", b""
     if photo:
         try:
             data = Path(photo).read_bytes()
@@ -57,7 +59,7 @@ def _enrol(id_number: str, name: str, photo: str | None) -> bool:
             raise EnrolError("FailedOperation.CompareSystemError", f"face engine unavailable: {exc}") from None
         template, model = face.to_bytes(), face.model
     try:
-        return svc.extras[REGISTRY].put(id_number, name, template, model)
+        return svc.extras[REGISTRY].put(id_number, name, template, model, photo=data)
     except RegistryError as exc:
         raise EnrolError("InternalError", str(exc)) from None
 
@@ -105,4 +107,36 @@ def import_command(csv_file: str):
     click.echo(json.dumps({"imported": len(rows) - failed, "failed": failed, "rows": rows},
                           ensure_ascii=False, indent=2))
     if failed:
+        sys.exit(1)
+
+
+@authority_cli.command("reembed")
+@click.option("--dry-run", is_flag=True, help="only count what would be done")
+def reembed_command(dry_run: bool):
+    """Make every kept photo's template with the configured embedder (FACE_EMBEDDER).
+
+    Verification also does it on first use of a record; this does it for all at once. Records
+    enrolled before photos were kept ("no_photo") are compared with the embedder that made their
+    template until their photo is enrolled again (``authority add`` / ``import``)."""
+    from . import REGISTRY
+
+    svc = services()
+    try:
+        engine = svc.engine.get()
+    except Exception as exc:  # engine loading failures of any kind are reported, then exit 1
+        raise click.ClickException(f"face engine unavailable: {exc}") from None
+
+    def make_template(data: bytes):
+        try:
+            return file_template(engine, data, len(data))
+        except Rejected as verdict:
+            raise PhotoUnusable(verdict.result.tencent) from None
+
+    with db.database.connection_context():
+        try:
+            counts = svc.extras[REGISTRY].reembed(engine.model_id, make_template, dry_run=dry_run)
+        except RegistryError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(json.dumps({"model": engine.model_id, "dry_run": dry_run, **counts}))
+    if counts["failed"]:
         sys.exit(1)

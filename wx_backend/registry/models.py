@@ -19,9 +19,14 @@ class AuthorityIdentity(BaseModel):
 
 
 class AuthorityFace(BaseModel):
-    """The reference (ID) photo's face template of one identity."""
+    """The reference (ID) photo of one identity and its face template.
+
+    The photo is kept (sealed) so that the template can be made again when the operator changes the
+    embedder (FACE_EMBEDDER); rows enrolled before photos were kept have none (``photo_sealed`` NULL)
+    and are compared with the embedder that made their template (docs/calibration.md)."""
 
     identity = peewee.ForeignKeyField(AuthorityIdentity, backref="faces", unique=True, on_delete="CASCADE")
     template_sealed = peewee.BlobField()                          # Sealer.seal(FaceTemplate.to_bytes())
     model = peewee.CharField(max_length=64)                       # embedder id, to refuse cross-model compares
     created_at = peewee.DateTimeField()
+    photo_sealed = peewee.BlobField(null=True)                    # Sealer.seal(the enrolled photo file)

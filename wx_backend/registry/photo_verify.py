@@ -5,6 +5,15 @@
 Also the pieces the liveness actions reuse: ``identity_reference`` (the registry's template for an ID
 number and name), ``photo_template`` (an uploaded photo's template, quality-checked) and ``compare``.
 
+Reference photos (the registry's ID photo, DetectAuth's ``ImageBase64``, LivenessCompare's photo) are
+judged by the engine's reference rules (small frontal portraits such as a 102x126 ID-chip photo are
+fine); probes (ImageRecognitionV2's photo, a capture's best frame) by the selfie rules.
+
+A registry template made by another embedder than the engine's (the operator changed FACE_EMBEDDER)
+is made again from the kept ID photo and stored; a record enrolled before photos were kept has only
+its template, so the probe is embedded with that template's embedder (``Probe``) and compared through
+that embedder's own calibration. Templates of two embedders are never compared with each other.
+
 "Not the same person", "name does not match", "no face" are verdicts (a PhotoVerdict), not exceptions.
 faceengine's exceptions ("could not evaluate") are translated into result codes here, at this one
 boundary; the Cloud API handlers never see them.
@@ -15,7 +24,10 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
+import numpy as np
+
 from faceengine.embed import FaceTemplate
+from faceengine.engine import FaceAnalysis
 from faceengine.errors import EngineUnavailable, FaceEngineError, MediaError
 from faceengine.intake import IntakeLimits, decode_base64_image, decode_image
 
@@ -101,55 +113,95 @@ def verify_id_name(registry: AuthorityRegistry, id_number: object, name: object,
 
 def identity_reference(engine, registry: AuthorityRegistry, id_number: object, name: object,
                        today: dt.date) -> FaceTemplate:
-    """The ID photo's template for an ID number and name; raises Rejected with the verdict otherwise."""
-    record = _registered(registry, *check_identity(id_number, name, today))
+    """The ID photo's template for an ID number and name; raises Rejected with the verdict otherwise.
+
+    The template may be of another embedder than the engine's only when the record kept no photo
+    to make it again from (compare a ``Probe`` with it)."""
+    id_number, name = check_identity(id_number, name, today)
+    record = _registered(registry, id_number, name)
     if not record.has_photo:
         raise Rejected("FailedOperation.IdPhotoNoExist")
     try:
         template = FaceTemplate.from_bytes(record.template)
-        if template.model != engine.model_id:
-            # Enrolled with another embedder: comparing across models would be meaningless.
-            log.error("registry template from %s, engine uses %s", template.model, engine.model_id)
-            raise Rejected("FailedOperation.IdPhotoPoorQuality")
     except FaceEngineError as exc:
         raise Rejected(engine_failure(exc).tencent) from None
+    if template.model == engine.model_id:
+        return template
+    if record.photo:
+        # The operator changed the embedder since this photo was enrolled: embed it again, once.
+        template = file_template(engine, record.photo, len(record.photo))
+        try:
+            registry.update_template(id_number, template.to_bytes(), template.model)
+        except (RegistryError, NoSuchIdentity) as exc:
+            log.error("could not store the new registry template: %s", type(exc).__name__)
+        return template
+    if not engine.supports(template.model):
+        log.error("registry template from %s, which this engine cannot run (it uses %s)",
+                  template.model, engine.model_id)
+        raise Rejected("FailedOperation.IdPhotoPoorQuality")
+    log.warning("registry record enrolled under %s without a kept photo: compared with that embedder; "
+                "enrol the photo again to move it to %s", template.model, engine.model_id)
     return template
 
 
-def _analysed(engine, image_rgb) -> FaceTemplate:
+@dataclass(frozen=True)
+class Probe:
+    """A probe image and the engine's analysis of it, so that it can also be embedded with the
+    embedder of a reference enrolled under another one (RGB uint8 image)."""
+
+    image_rgb: np.ndarray
+    analysis: FaceAnalysis
+
+    def template_for(self, engine, model: str) -> FaceTemplate:
+        own = self.analysis.template
+        if own is not None and own.model == model:
+            return own
+        return engine.template(self.image_rgb, self.analysis.face, self.analysis.landmarks, model=model)
+
+
+def _analysed(engine, image_rgb, reference: bool) -> Probe:
     try:
-        analysis = engine.analyse(image_rgb)
+        analysis = engine.analyse(image_rgb, reference=reference)
     except FaceEngineError as exc:
         raise Rejected(engine_failure(exc).tencent) from None
     if not analysis.quality.ok:
         raise Rejected("FailedOperation." + analysis.quality.codes[0])
     if analysis.template is None:
         raise Rejected("FailedOperation.LifePhotoDetectNoFaces")
-    return analysis.template
+    return Probe(image_rgb, analysis)
 
 
-def photo_template(engine, image_base64: object, max_bytes: int) -> FaceTemplate:
-    """Template of the face in an uploaded base64 photo (JPEG/PNG/WebP), after the quality checks."""
+def _decoded_base64(image_base64: object, max_bytes: int):
     if not isinstance(image_base64, str) or not image_base64:
         raise Rejected("FailedOperation.ImageDecodeFailed")
     try:
-        image = decode_base64_image(image_base64, IntakeLimits(max_bytes=max_bytes))
+        return decode_base64_image(image_base64, IntakeLimits(max_bytes=max_bytes))
     except FaceEngineError as exc:
         raise Rejected(engine_failure(exc).tencent) from None
-    return _analysed(engine, image)
+
+
+def photo_template(engine, image_base64: object, max_bytes: int, reference: bool = False) -> FaceTemplate:
+    """Template of the face in an uploaded base64 photo (JPEG/PNG/WebP), after the quality checks:
+    the reference rules when ``reference`` (a merchant's photo to compare a capture with), else the
+    selfie rules."""
+    return _analysed(engine, _decoded_base64(image_base64, max_bytes), reference).analysis.template
 
 
 def file_template(engine, data: bytes, max_bytes: int) -> FaceTemplate:
-    """Template of a reference photo file (registry enrolment)."""
+    """Template of a reference photo file (registry enrolment, DetectAuth's ImageBase64), by the
+    reference rules."""
     try:
         image = decode_image(data, IntakeLimits(max_bytes=max_bytes))
     except FaceEngineError as exc:
         raise Rejected(engine_failure(exc).tencent) from None
-    return _analysed(engine, image)
+    return _analysed(engine, image, reference=True).analysis.template
 
 
-def compare(engine, probe: FaceTemplate, reference: FaceTemplate) -> PhotoVerdict:
+def compare(engine, probe: FaceTemplate | Probe, reference: FaceTemplate) -> PhotoVerdict:
+    """``probe`` as a Probe can be embedded again for a reference of another (built-in) embedder."""
     try:
+        if isinstance(probe, Probe):
+            probe = probe.template_for(engine, reference.model)
         sim = float(engine.compare(probe, reference))
     except FaceEngineError as exc:
         return PhotoVerdict(engine_failure(exc))
@@ -164,7 +216,7 @@ def verify_photo(engine, registry: AuthorityRegistry, id_number: object, name: o
     """ImageRecognitionV2: the photo's face against the ID photo registered for ``id_number``/``name``."""
     try:
         reference = identity_reference(engine, registry, id_number, name, today)
-        probe = photo_template(engine, image_base64, max_bytes)
+        probe = _analysed(engine, _decoded_base64(image_base64, max_bytes), reference=False)
     except Rejected as verdict:
         return PhotoVerdict(verdict.result)
     return compare(engine, probe, reference)
@@ -173,7 +225,7 @@ def verify_photo(engine, registry: AuthorityRegistry, id_number: object, name: o
 def verify_against_photo(engine, probe: FaceTemplate, image_base64: object, max_bytes: int) -> PhotoVerdict:
     """LivenessCompare: a face template (from a liveness capture) against an uploaded photo."""
     try:
-        reference = photo_template(engine, image_base64, max_bytes)
+        reference = photo_template(engine, image_base64, max_bytes, reference=True)
     except Rejected as verdict:
         return PhotoVerdict(verdict.result)
     return compare(engine, probe, reference)

@@ -30,11 +30,16 @@ class NoSuchIdentity(LookupError):
     """The ID number is not in the registry (a verdict: IdNoExistSystem)."""
 
 
+class PhotoUnusable(Exception):
+    """A kept registry photo could not be embedded again (refused by the rules, or unreadable)."""
+
+
 @dataclass(frozen=True)
 class AuthorityRecord:
     name: str
     template: bytes          # FaceTemplate.to_bytes() of the ID photo; b"" when there is no photo
     template_model: str      # "" when there is no photo
+    photo: bytes = b""       # the ID photo file itself, when the registry keeps it (b"" otherwise)
 
     @property
     def has_photo(self) -> bool:
@@ -45,8 +50,11 @@ class AuthorityRegistry(Protocol):
     def lookup(self, id_number: str) -> AuthorityRecord:
         """The record of a (validated) ID number; raises NoSuchIdentity or RegistryError."""
 
-    def put(self, id_number: str, name: str, template: bytes, template_model: str) -> bool:
+    def put(self, id_number: str, name: str, template: bytes, template_model: str, photo: bytes = b"") -> bool:
         """Create or replace a record; True when it was new."""
+
+    def update_template(self, id_number: str, template: bytes, template_model: str) -> None:
+        """Replace the template of a record's photo (made again with another embedder)."""
 
 
 class LocalRegistry:
@@ -67,14 +75,57 @@ class LocalRegistry:
             face = AuthorityFace.get_or_none(AuthorityFace.identity == identity)
             name = self._sealer.open_text(identity.name_sealed)
             template = self._sealer.open(face.template_sealed) if face is not None else b""
+            photo = self._sealer.open(face.photo_sealed) if face is not None and face.photo_sealed else b""
         except peewee.PeeweeException as exc:
             raise RegistryError(f"registry storage failed: {type(exc).__name__}") from exc
         except SealError as exc:
             raise RegistryError("a registry record cannot be opened with this data key") from exc
         return AuthorityRecord(name=name, template=template,
-                               template_model=face.model if face is not None else "")
+                               template_model=face.model if face is not None else "", photo=photo)
 
-    def put(self, id_number: str, name: str, template: bytes, template_model: str) -> bool:
+    def update_template(self, id_number: str, template: bytes, template_model: str) -> None:
+        try:
+            identity = AuthorityIdentity.get_or_none(AuthorityIdentity.id_digest == self._digest(id_number))
+            if identity is None:
+                raise NoSuchIdentity("not registered")
+            (AuthorityFace.update(template_sealed=self._sealer.seal(template), model=template_model)
+             .where(AuthorityFace.identity == identity).execute())
+        except peewee.PeeweeException as exc:
+            raise RegistryError(f"registry storage failed: {type(exc).__name__}") from exc
+
+    def reembed(self, model: str, make_template, dry_run: bool = False) -> dict[str, int]:
+        """Make the template of every kept photo not yet embedded with ``model`` again.
+
+        ``make_template(photo_bytes) -> FaceTemplate`` (raises PhotoUnusable to skip a photo). Returns counts:
+        ``current`` (already ``model``), ``reembedded``, ``failed`` (photo refused or unreadable),
+        ``no_photo`` (enrolled before photos were kept: compared with their own embedder until the
+        operator enrols the photo again)."""
+        counts = {"current": 0, "reembedded": 0, "failed": 0, "no_photo": 0}
+        try:
+            for face in AuthorityFace.select().iterator():
+                if face.model == model:
+                    counts["current"] += 1
+                    continue
+                if not face.photo_sealed:
+                    counts["no_photo"] += 1
+                    continue
+                if dry_run:
+                    counts["reembedded"] += 1
+                    continue
+                try:
+                    template = make_template(self._sealer.open(face.photo_sealed))
+                except (PhotoUnusable, SealError) as exc:   # one bad photo must not stop the others
+                    log.warning("registry photo could not be embedded again: %s", type(exc).__name__)
+                    counts["failed"] += 1
+                    continue
+                (AuthorityFace.update(template_sealed=self._sealer.seal(template.to_bytes()), model=template.model)
+                 .where(AuthorityFace.id == face.id).execute())
+                counts["reembedded"] += 1
+        except peewee.PeeweeException as exc:
+            raise RegistryError(f"registry storage failed: {type(exc).__name__}") from exc
+        return counts
+
+    def put(self, id_number: str, name: str, template: bytes, template_model: str, photo: bytes = b"") -> bool:
         now = utc_naive(self._clock.now())
         digest = self._digest(id_number)
         try:
@@ -91,7 +142,8 @@ class LocalRegistry:
                 AuthorityFace.delete().where(AuthorityFace.identity == identity).execute()
                 if template:
                     AuthorityFace.create(identity=identity, template_sealed=self._sealer.seal(template),
-                                         model=template_model, created_at=now)
+                                         model=template_model, created_at=now,
+                                         photo_sealed=self._sealer.seal(photo) if photo else None)
         except peewee.PeeweeException as exc:
             raise RegistryError(f"registry storage failed: {type(exc).__name__}") from exc
         return created

@@ -76,7 +76,7 @@ def evaluate(svc, session, payload: dict, frames: list[Frame], audio: Audio | No
             return Verdict(code=verdict.result.tencent, live_code=live_code,
                            compare_code=verdict.result.tencent, liveness_score=live.score,
                            best_frame_jpeg=best_jpeg)
-        compared = photo_verify.compare(engine, analysis.template, reference)
+        compared = photo_verify.compare(engine, photo_verify.Probe(best, analysis), reference)
     except MediaError as exc:
         log.info("capture could not be used: %s", exc.code)
         raise BadRequest("ImageDecodeFailed") from None

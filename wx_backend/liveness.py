@@ -43,21 +43,22 @@ class EngineIdentity:
     """``faceengine.liveness.FaceIdentity`` on the face engine's own embedder.
 
     The liveness track's same-person check (start, best and end frame of a capture) then runs the
-    network the comparison runs (FACE_EMBEDDER: MobileFaceNet by default, the face meshed here for its
-    alignment since the track passes a box; bench/face_verification.py prints the cost per capture)
-    and decides at the product's operating point (Sim >= 70, FAR 1/1,000), so a splice of two people
+    network the comparison runs (FACE_EMBEDDER: MobileFaceNet by default, aligned by the track's own
+    mesh; bench/face_verification.py prints the cost per capture) and decides at the product's operating point (Sim >= 70, FAR 1/1,000), so a splice of two people
     fails the same test a comparison would.
     """
 
     def __init__(self, engine):
         self._engine = engine
 
-    def descriptor(self, image_rgb: np.ndarray, box_xywh: tuple[float, float, float, float]):
-        from faceengine.detect import FaceBox
+    def descriptor(self, image_rgb: np.ndarray, box_xywh: tuple[float, float, float, float],
+                   landmarks: np.ndarray | None = None):
+        from faceengine.detect import FaceBox, FaceLandmarks
 
         x, y, w, h = box_xywh
         box = FaceBox(float(x), float(y), float(w), float(h), 1.0, np.zeros((6, 2), np.float32))
-        return self._engine.template(image_rgb, box)
+        mesh = FaceLandmarks(np.asarray(landmarks, np.float32)) if landmarks is not None else None
+        return self._engine.template(image_rgb, box, mesh)
 
     def same_person(self, a, b) -> bool:
         return self._engine.compare(a, b) >= self._engine.match_threshold

@@ -18,8 +18,11 @@ from ..errors import EngineUnavailable
 class FaceIdentity(Protocol):
     """A face-recognition descriptor and its same-person decision."""
 
-    def descriptor(self, image_rgb: np.ndarray, box_xywh: tuple[float, float, float, float]) -> np.ndarray:
-        """Descriptor of the face inside ``box_xywh`` (pixels) of an RGB image."""
+    def descriptor(self, image_rgb: np.ndarray, box_xywh: tuple[float, float, float, float],
+                   landmarks: np.ndarray | None = None) -> np.ndarray:
+        """Descriptor of the face inside ``box_xywh`` (pixels) of an RGB image. ``landmarks``: the
+        face's mesh points (N, 3), pixels of the same image, when the caller has them (an embedder
+        that aligns by the mesh then need not mesh the face again)."""
 
     def same_person(self, a: np.ndarray, b: np.ndarray) -> bool:
         """Do two descriptors belong to one person, at the model's own operating point?"""
@@ -46,7 +49,7 @@ class DlibIdentity:
         self.max_distance = max_distance
         self._lock = threading.Lock()
 
-    def descriptor(self, image_rgb, box_xywh):
+    def descriptor(self, image_rgb, box_xywh, landmarks=None):
         x, y, w, h = (int(round(v)) for v in box_xywh)
         img = np.ascontiguousarray(image_rgb)
         try:

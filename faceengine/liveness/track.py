@@ -213,7 +213,7 @@ def _same_identity(track: FaceTrack, frames: list[Frame], identity: FaceIdentity
     descs = {}
     for i, o in picks.items():
         x, y, w, h = (v * track.scale for v in _bbox(o.xy))
-        descs[i] = identity.descriptor(frames[i].image_rgb, (x, y, w, h))
+        descs[i] = identity.descriptor(frames[i].image_rgb, (x, y, w, h), o.points * track.scale)
     return all(identity.same_person(descs[best.index], d) for i, d in descs.items() if i != best.index)
 
 

@@ -9,6 +9,7 @@ import shutil
 import numpy as np
 import pytest
 
+from faceengine.detect import FaceLandmarks
 from faceengine.embed import DLIB_MODEL_ID, FaceTemplate
 from faceengine.engine import EngineOptions, FaceEngine
 from faceengine.errors import EngineUnavailable, FaceEngineError
@@ -66,9 +67,12 @@ def test_other_builtin_embedders_make_their_own_templates(engine, grace_rgb, ast
 
 
 def test_template_without_landmarks_meshes_the_face(engine, grace_rgb, grace_analysis):
-    """The liveness identity check passes a box only: MobileFaceNet still aligns by the mesh."""
+    """Given a box only, MobileFaceNet still aligns by the mesh (made here); given the plain 468-point
+    mesh the liveness track keeps (no iris points), by the eye contours' centroids."""
     t = engine.template(grace_rgb, grace_analysis.face)
     assert engine.compare(t, grace_analysis.template) > 99
+    plain = FaceLandmarks(grace_analysis.landmarks.points[:468])
+    assert engine.compare(engine.template(grace_rgb, grace_analysis.face, plain), grace_analysis.template) > 95
 
 
 @pytest.mark.parametrize("kwargs", [{"embedder": "arcface"}, {"embedder": "onnx"}])

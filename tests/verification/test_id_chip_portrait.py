@@ -86,3 +86,27 @@ def test_chip_portrait_of_someone_else_gives_low_similarity(vapp, svc, server, f
     assert text.LiveStatus == 0 and text.Comparestatus == 2016 and float(text.Sim) < 70
     with db.database.connection_context():
         assert Charge.select().count() == 1
+
+
+def test_chip_portrait_as_the_merchants_image_base64(svc, server, flow, grace_portrait, chips):
+    """DetectAuth's ImageBase64 is a reference photo too: a chip portrait is taken, and it is her."""
+    import base64
+
+    from tencentcloud.faceid.v20180301 import models as m
+
+    merchant = make_merchant(svc, native=True, secret=NATIVE_KEYS)
+    rule = make_rule(svc, merchant, "miniprogram", "light")
+    client = sdk(server, NATIVE_KEYS)
+    req = m.DetectAuthRequest()
+    req.from_json_string(json.dumps({"RuleId": rule, "RedirectUrl": "https://m.example.com/back",
+                                     "ImageBase64": base64.b64encode(chips["grace"].read_bytes()).decode()}))
+    token = client.DetectAuth(req).BizToken
+    f = flow(token)
+    f.consent()
+    ch = f.challenge()
+    rng = random.Random(22)
+    frames = synth.light_capture([grace_portrait], LightChallenge.from_json(ch["challenge"]),
+                                 synth.genuine_light_params(rng), rng)
+    result = f.send_frames(ch["nonce"], [(fr.timestamp_ms, jpeg(fr.image_rgb, 88)) for fr in frames])
+    assert result["passed"] is True and result["code"] == "Success", result
+    assert 70 <= float(detect_info(client, token, rule).Text.Sim) < 100

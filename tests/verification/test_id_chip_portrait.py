@@ -60,14 +60,18 @@ def _light_session(server, flow, svc, grace_portrait, id_card, name):
     rule = make_rule(svc, merchant, "miniprogram", "light")
     client = sdk(server, NATIVE_KEYS)
     token = detect_auth(client, rule, IdCard=id_card, Name=name).BizToken
+    return _send_capture(flow, token, grace_portrait, 21), detect_info(client, token, rule).Text
+
+
+def _send_capture(flow, token, portrait, seed: int) -> dict:
+    """A genuine light capture of ``portrait`` through the mini-program client; the verdict."""
     f = flow(token)
     f.consent()
     ch = f.challenge()
-    rng = random.Random(21)
-    frames = synth.light_capture([grace_portrait], LightChallenge.from_json(ch["challenge"]),
+    rng = random.Random(seed)
+    frames = synth.light_capture([portrait], LightChallenge.from_json(ch["challenge"]),
                                  synth.genuine_light_params(rng), rng)
-    result = f.send_frames(ch["nonce"], [(fr.timestamp_ms, jpeg(fr.image_rgb, 88)) for fr in frames])
-    return result, detect_info(client, token, rule).Text
+    return f.send_frames(ch["nonce"], [(fr.timestamp_ms, jpeg(fr.image_rgb, 88)) for fr in frames])
 
 
 def test_chip_portrait_enrols_and_verifies_the_same_person(vapp, svc, server, flow, grace_portrait, chips):
@@ -101,12 +105,6 @@ def test_chip_portrait_as_the_merchants_image_base64(svc, server, flow, grace_po
     req.from_json_string(json.dumps({"RuleId": rule, "RedirectUrl": "https://m.example.com/back",
                                      "ImageBase64": base64.b64encode(chips["grace"].read_bytes()).decode()}))
     token = client.DetectAuth(req).BizToken
-    f = flow(token)
-    f.consent()
-    ch = f.challenge()
-    rng = random.Random(22)
-    frames = synth.light_capture([grace_portrait], LightChallenge.from_json(ch["challenge"]),
-                                 synth.genuine_light_params(rng), rng)
-    result = f.send_frames(ch["nonce"], [(fr.timestamp_ms, jpeg(fr.image_rgb, 88)) for fr in frames])
+    result = _send_capture(flow, token, grace_portrait, 22)
     assert result["passed"] is True and result["code"] == "Success", result
     assert 70 <= float(detect_info(client, token, rule).Text.Sim) < 100

@@ -162,13 +162,16 @@ def _verify_once(engine: FaceEngine, data: bytes, reference, stages: dict) -> fl
     return t3 - t0
 
 
-def _median_ms(fn, n: int = 10) -> float:
-    times = []
-    for _ in range(n):
+def _embedder_alone(engine: FaceEngine, rgb: np.ndarray, stages: dict) -> None:
+    """The embedder's share, and one descriptor of the liveness identity check: aligned by the
+    track's plain (468-point) mesh, as wx_backend.liveness.EngineIdentity asks for it."""
+    analysis = engine.analyse(rgb, embed=False)
+    if analysis.face is None or analysis.landmarks is None:
+        return
+    for key, landmarks in (("embed", analysis.landmarks), ("identity", FaceLandmarks(analysis.landmarks.points[:468]))):
         t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return 1000 * statistics.median(times)
+        engine.template(rgb, analysis.face, landmarks)
+        stages[key].append(time.perf_counter() - t0)
 
 
 def timing(engines: list[FaceEngine], n_photos: int, repeats: int) -> dict[str, float]:
@@ -187,31 +190,27 @@ def timing(engines: list[FaceEngine], n_photos: int, repeats: int) -> dict[str, 
                 break
     load_before = os.getloadavg()
     times = {e.model_id: [] for e in engines}
-    stages = {e.model_id: {"decode": [], "analyse": [], "compare": []} for e in engines}
+    stages = {e.model_id: {"decode": [], "analyse": [], "compare": [], "embed": [], "identity": []}
+              for e in engines}
     for _ in range(repeats):
         for data in jpegs:
             for engine in engines:
                 m = engine.model_id
                 times[m].append(_verify_once(engine, data, references[m], stages[m]))
+                _embedder_alone(engine, decode_image(data), stages[m])
     load_after = os.getloadavg()
-    rgb = decode_image(jpegs[0])
     print(f"\none 640x480 photo verification (decode + detect + mesh + quality + embed + compare), pinned to "
           f"one core, thread pools at 1, {len(jpegs)} photos x {repeats}, embedders taking turns; "
           f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after (2 cores, shared)")
     medians = {}
     for engine in engines:
         m = engine.model_id
-        analysis = engine.analyse(rgb, embed=False)
-        embed = _median_ms(lambda: engine.template(rgb, analysis.face, analysis.landmarks))
-        # The liveness identity check: descriptors of the start, best and end frame, aligned by the
-        # track's plain (468-point) mesh, as wx_backend.liveness.EngineIdentity asks for them.
-        plain = FaceLandmarks(analysis.landmarks.points[:468])
-        identity = 3 * _median_ms(lambda: engine.template(rgb, analysis.face, plain))
+        st = {k: 1000 * statistics.median(v) for k, v in stages[m].items() if v}
         medians[m] = 1000 * statistics.median(times[m])
         print(f"TIMING {m}: median {medians[m]:.1f} ms (p90 {1000 * np.percentile(times[m], 90):.1f} ms); "
-              + ", ".join(f"{k} {1000 * statistics.median(v):.1f}" for k, v in stages[m].items())
-              + f" ms; the embedder alone {embed:.1f} ms; liveness identity check (3 descriptors) "
-              f"{identity:.1f} ms per capture")
+              f"decode {st['decode']:.1f}, analyse {st['analyse']:.1f}, compare {st['compare']:.1f} ms; "
+              f"the embedder alone {st['embed']:.1f} ms; liveness identity check (3 descriptors) "
+              f"{3 * st['identity']:.1f} ms per capture")
     return medians
 
 

@@ -68,6 +68,13 @@ def _configure(app: Flask, settings: Settings) -> None:
         JSON_AS_ASCII=False,
     )
     app.json.ensure_ascii = False
+    if settings.trusted_proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # The client address and scheme as the proxies in front recorded them (the last N hops of
+        # X-Forwarded-For); without them configured the headers are ignored, as any client can send them.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies,
+                                x_proto=settings.trusted_proxies)
 
 
 def _register_extensions(app: Flask, settings: Settings, clock: Clock | None) -> Services:

@@ -115,8 +115,14 @@ class Settings:
     redis_url: str = ""
     huey_sqlite_path: str = str(ROOT / "var" / "huey.db")
     huey_immediate: bool = False
-    # A running video job whose worker has been silent this long is taken as lost and run again.
-    job_lease_s: int = 120
+    # The queue's name (Redis keys huey.*.<name>): two deployments sharing one Redis database keep apart.
+    huey_name: str = "wxfaceid"
+    # A running video job's lease: its worker renews it every third of this while the job runs, so a job
+    # whose lease ran out lost its worker (killed, host gone) and is run again by the next sweep.
+    job_lease_s: int = 30
+    # Proxies in front of the service that set X-Forwarded-For/-Proto (nginx: 1). 0: the headers are
+    # ignored, as any client can send them.
+    trusted_proxies: int = 0
     industry_whitelist_path: str = str(ROOT / "industry_whitelist.yaml")
     holidays: tuple[dt.date, ...] = ()
     makeup_workdays: tuple[dt.date, ...] = ()     # 调休: weekend days that are working days
@@ -175,7 +181,9 @@ class Settings:
             redis_url=env.get("REDIS_URL", ""),
             huey_sqlite_path=env.get("HUEY_SQLITE_PATH", d.huey_sqlite_path),
             huey_immediate=env.get("HUEY_IMMEDIATE", "") in ("1", "true", "yes"),
+            huey_name=env.get("HUEY_NAME", d.huey_name),
             job_lease_s=_int(env, "JOB_LEASE_S", d.job_lease_s),
+            trusted_proxies=_int(env, "TRUSTED_PROXIES", d.trusted_proxies),
             industry_whitelist_path=env.get("INDUSTRY_WHITELIST", d.industry_whitelist_path),
             holidays=_dates(env, "HOLIDAYS"),
             makeup_workdays=_dates(env, "MAKEUP_WORKDAYS"),

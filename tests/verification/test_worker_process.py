@@ -129,4 +129,5 @@ def test_status_shows_a_queued_video_its_place_then_running(svc, settings, h5_se
     [job_a, _] = VideoJob.select().order_by(VideoJob.id)
     assert jobs.claim(job_a.id, clock.now(), LEASE_S)
     assert status.describe(h5_session, clock)["progress"] == {"job": "running"}
-    assert status.describe(other, clock)["progress"] == {"job": "queued", "ahead": 1}
+    # The running video has left the queue: nobody is waiting ahead of the second one any more.
+    assert status.describe(other, clock)["progress"] == {"job": "queued", "ahead": 0}

@@ -1,17 +1,22 @@
 """Background work of verification sessions: recorded videos, the sweep for lost jobs, the purge.
 
 A video job's state lives in ``VideoJob`` (queued -> running with a lease -> done). A worker claims a
-job with a conditional UPDATE that also takes over a running job whose lease has passed, so a job
-whose worker was killed is run again by the next sweep (every minute and at worker start), and the
-verdict is written and charged once (``attempts.record_verdict``).
+job with a conditional UPDATE that also takes over a running job whose lease has passed, and renews the
+lease while it works (``lease_kept``), so a lease runs out only when its worker is gone. Such a job is
+run again by the next sweep (at worker start and every quarter of the lease), and the verdict is written
+and charged once (``attempts.record_verdict``).
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
 import tempfile
+import threading
 from pathlib import Path
+
+import peewee
 
 from huey import crontab
 
@@ -40,6 +45,39 @@ def claim(job_id: int, now: dt.datetime, lease_s: int) -> bool:
     return claimed == 1
 
 
+def renew_lease(job_id: int, run: int, now: dt.datetime, lease_s: int) -> bool:
+    """Push the lease of run number ``run`` forward; False when that run no longer holds the job."""
+    now = utc_naive(now)
+    return VideoJob.update(lease_until=now + dt.timedelta(seconds=lease_s)).where(
+        (VideoJob.id == job_id) & (VideoJob.state == RUNNING) & (VideoJob.runs == run)).execute() == 1
+
+
+@contextlib.contextmanager
+def lease_kept(job_id: int, run: int, svc):
+    """Renew the job's lease every third of it, on a thread, for as long as the block runs: a long video
+    on a busy host is not mistaken for a lost job and run a second time meanwhile."""
+    lease_s = svc.settings.job_lease_s
+    stop = threading.Event()
+
+    def renew():
+        while not stop.wait(lease_s / 3):
+            try:
+                with db.database.connection_context():
+                    if not renew_lease(job_id, run, svc.clock.now(), lease_s):
+                        log.warning("video job %s: run %s no longer holds the job", job_id, run)
+                        return
+            except peewee.PeeweeException as exc:
+                log.warning("video job %s: lease not renewed (%s)", job_id, type(exc).__name__)
+
+    thread = threading.Thread(target=renew, name=f"lease-{job_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
 def _finish(job: VideoJob, error: str, now: dt.datetime) -> None:
     """The verdict exists (or never will): the raw video goes."""
     VideoJob.update(state=JOB_DONE, video_sealed=None, lease_until=None, error=error[:200],
@@ -48,9 +86,7 @@ def _finish(job: VideoJob, error: str, now: dt.datetime) -> None:
 
 def process_video(job_id: int, svc) -> str:
     """Run one video job; returns what happened (for logs and tests)."""
-    from .verdicts import evaluate_video
-
-    clock, sealer = svc.clock, svc.sealer
+    clock = svc.clock
     if not claim(job_id, clock.now(), svc.settings.job_lease_s):
         return "skipped"
     job = VideoJob.get_by_id(job_id)
@@ -59,6 +95,14 @@ def process_video(job_id: int, svc) -> str:
     if attempt.state != PENDING:          # a verdict was written by an earlier run
         _finish(job, "", clock.now())
         return "already-done"
+    with lease_kept(job_id, job.runs, svc):
+        return _run_claimed(job, attempt, session, svc)
+
+
+def _run_claimed(job: VideoJob, attempt: Attempt, session: VerificationSession, svc) -> str:
+    from .verdicts import evaluate_video
+
+    clock, sealer = svc.clock, svc.sealer
     try:
         video = sealer.open(job.video_sealed) if job.video_sealed is not None else None
     except SealError:
@@ -129,7 +173,13 @@ def register(queue, svc) -> dict:
         return process_video(job_id, svc)
 
     def sweep() -> int:
-        found = lost_jobs(svc.clock.now())
+        now = svc.clock.now()
+        found = lost_jobs(now)
+        if found:
+            # A queued job found here goes to the back of the queue once per grace period, not on every
+            # sweep while a long queue drains.
+            VideoJob.update(updated_at=utc_naive(now)).where(
+                VideoJob.id.in_(found) & (VideoJob.state == QUEUED)).execute()
         for job_id in found:
             log.warning("video job %s was lost (worker gone or queue entry lost); running it again",
                         job_id)
@@ -137,7 +187,7 @@ def register(queue, svc) -> dict:
         give_up_exhausted_jobs(svc)
         return len(found)
 
-    queue.periodic("verification.sweep", crontab(minute="*"))(sweep)
+    queue.every(max(1.0, svc.settings.job_lease_s / 4), sweep)
     queue.periodic("verification.purge", crontab(minute="17"))(
         lambda: purge.purge_expired(svc.clock.now()))
     queue.on_worker_start(sweep)

@@ -5,7 +5,7 @@ from urllib.parse import urlsplit, urlunsplit, urlencode, parse_qsl
 
 from ..clock import Clock, utc_naive
 from ..result_codes import lookup
-from .models import DONE, JOB_DONE, OPEN, PENDING, QUEUED, Attempt, MAX_ATTEMPTS, VerificationSession, VideoJob
+from .models import DONE, OPEN, PENDING, QUEUED, Attempt, MAX_ATTEMPTS, VerificationSession, VideoJob
 
 
 def redirect_url(session: VerificationSession) -> str | None:
@@ -50,11 +50,15 @@ def describe(session: VerificationSession, clock: Clock) -> dict:
 
 
 def job_progress(attempt: Attempt) -> dict | None:
-    """Where a recorded video's job is: {"job": "queued", "ahead": N} or {"job": "running"}."""
+    """Where a recorded video's job is: {"job": "queued", "ahead": N} or {"job": "running"}.
+
+    ``ahead`` counts the videos that will start before this one: those queued earlier and not yet taken
+    by a worker (the queue is first in, first out). Jobs already running are not in the queue any more.
+    """
     job = VideoJob.get_or_none(VideoJob.attempt == attempt.id)
     if job is None:
         return None
     if job.state != QUEUED:
         return {"job": job.state}
-    ahead = VideoJob.select().where((VideoJob.state != JOB_DONE) & (VideoJob.id < job.id)).count()
+    ahead = VideoJob.select().where((VideoJob.state == QUEUED) & (VideoJob.id < job.id)).count()
     return {"job": QUEUED, "ahead": ahead}

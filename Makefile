@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test venv bench demo clean-var
+.PHONY: run test venv bench demo clean-var cluster
 
 ATTACK ?= none
 MODE ?= light
@@ -28,6 +28,12 @@ test: venv
 # One verification session against the service `make run` started (run it in another terminal).
 demo: venv
 	$(PY) -m miniprogram_stub.demo --mode $(MODE) --attack $(ATTACK)
+
+# The production shape on this machine: nginx in front of two instances and two job workers, on the
+# machine's PostgreSQL and Redis, with the WeChat emulator (deploy/cluster.py). Ctrl-C stops all of it.
+# Another database or Redis: make cluster CLUSTER_ARGS="--pg postgresql://... --redis redis://.../3"
+cluster: venv
+	$(PY) -m deploy.cluster $(CLUSTER_ARGS)
 
 bench: venv
 	$(PY) bench/face_verification.py

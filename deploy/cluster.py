@@ -83,6 +83,7 @@ class ClusterSpec:
     job_lease_s: int = 30
     env: Mapping[str, str] = field(default_factory=dict)   # more settings for every process
     keep: bool = False                   # keep the schema and the logs after stopping
+    pin_instances: bool = False          # instance i on CPU i only: an instance stands for a one-core host
 
 
 def _listener() -> socket.socket:
@@ -274,12 +275,14 @@ class Cluster:
     def _spawn_instance(self, name: str) -> None:
         sock = _listener()
         fd = sock.fileno()
+        cmd = [sys.executable, "-m", "gunicorn", "-c", str(DEPLOY / "gunicorn.conf.py"), "--bind", f"fd://{fd}",
+               "--workers", str(self.spec.web_workers),
+               "--access-logfile", str(self.workdir / f"web-{name}.access.log"), "app:app"]
+        if self.spec.pin_instances:
+            cmd = ["taskset", "--cpu-list", str(len(self.instances) % os.cpu_count()), *cmd]
         inst = Instance(name=f"web-{name}", log=self.workdir / f"web-{name}.log",
                         access_log=self.workdir / f"web-{name}.access.log",
-                        url=f"http://127.0.0.1:{sock.getsockname()[1]}",
-                        cmd=[sys.executable, "-m", "gunicorn", "-c", str(DEPLOY / "gunicorn.conf.py"),
-                             "--bind", f"fd://{fd}", "--workers", str(self.spec.web_workers),
-                             "--access-logfile", str(self.workdir / f"web-{name}.access.log"), "app:app"])
+                        url=f"http://127.0.0.1:{sock.getsockname()[1]}", cmd=cmd)
         self._spawn(inst, self.environ(), pass_fds=(fd,))
         sock.close()       # gunicorn holds it now; if gunicorn dies, connections are refused, not hung
         self.instances.append(inst)

@@ -7,8 +7,8 @@ the web workers and the job worker, both built by ``create_app``, know the same 
 names. Each task runs inside the application context with the database connected.
 
 An idle worker takes a new task at once: on Redis it blocks in BRPOP until one is pushed; on SQLite it
-looks every ``SQLITE_POLL_S`` (Huey's default back-off grows to 10 s, which left a video 4-7 s in an idle
-queue while the page said "queued").
+looks every ``SQLITE_POLL_S`` (Huey's default back-off grows to 10 s between looks, which left a video
+seconds in an idle queue while the page said "queued").
 
 Huey's own queue is not the record of truth: features keep each job's state in the database as
 well (see verification.jobs), so a task lost with a killed worker is found and run again.

@@ -8,6 +8,9 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import io
+import math
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -125,3 +128,44 @@ def mp4_b64(frames_rgb: list[np.ndarray], fps: int = 15) -> str:
         for packet in stream.encode():
             container.mux(packet)
     return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def live_code_burst(clients) -> tuple[list[str], float]:
+    """One GetLiveCode per client, all released at once: (each call's code, the seconds from the first
+    send to the last answer, an interval that holds every arrival at the server)."""
+    from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
+    from tencentcloud.faceid.v20180301 import models
+
+    barrier = threading.Barrier(len(clients))
+    outcomes: list[str] = []
+    spans: list[float] = []
+    lock = threading.Lock()
+
+    def call(client):
+        barrier.wait()
+        start = time.monotonic()
+        try:
+            client.GetLiveCode(models.GetLiveCodeRequest())
+            outcome = "Success"
+        except TencentCloudSDKException as exc:
+            outcome = exc.code
+        with lock:
+            outcomes.append(outcome)
+            spans.extend([start, time.monotonic()])
+
+    threads = [threading.Thread(target=call, args=(c,)) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return outcomes, max(spans) - min(spans)
+
+
+def assert_limit_held(outcomes: list[str], span_s: float, limit: int) -> None:
+    """Sliding one-second log: the first ``limit`` arrivals are always admitted, and no 1 s interval admits
+    more than ``limit``, so an interval of span_s admits at most limit * ceil(span_s)."""
+    admitted = outcomes.count("Success")
+    assert admitted + outcomes.count("RequestLimitExceeded") == len(outcomes), outcomes
+    assert limit <= admitted <= limit * max(1, math.ceil(span_s)), (admitted, span_s)
+    if span_s < 1.0:
+        assert admitted == limit, (admitted, span_s)

@@ -6,25 +6,20 @@ socket (a gunicorn hook in a test config), so the test waits on events, not on s
 """
 from __future__ import annotations
 
-import math
 import os
 import socket
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 import pytest
-from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
-from tencentcloud.faceid.v20180301 import models
 
 from wx_backend import create_app, db
 from wx_backend.billing.models import UsageRecord
 from wx_backend.settings import Settings
 
 from ..conftest import REDIS_TEST_URL_2
-from .conftest import make_merchant, sdk_client
+from .conftest import assert_limit_held, live_code_burst, make_merchant, sdk_client
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKERS = 2
@@ -106,37 +101,9 @@ def gunicorn(request, tmp_path):
 def test_burst_is_limited_across_workers(gunicorn):
     endpoint, merchant, app, proc, access = gunicorn
     clients = [sdk_client(endpoint, "AKIDburstmerchant001", "burst-key") for _ in range(BURST)]
-    barrier = threading.Barrier(BURST)
-    outcomes: list[str] = []
-    lock = threading.Lock()
-    spans: list[float] = []
-
-    def call(client):
-        barrier.wait()
-        start = time.monotonic()
-        try:
-            client.GetLiveCode(models.GetLiveCodeRequest())
-            outcome = "Success"
-        except TencentCloudSDKException as exc:
-            outcome = exc.code
-        with lock:
-            outcomes.append(outcome)
-            spans.extend([start, time.monotonic()])
-
-    threads = [threading.Thread(target=call, args=(c,)) for c in clients]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    span_s = max(spans) - min(spans)          # every server arrival lies inside this interval
-    admitted = outcomes.count("Success")
+    outcomes, span_s = live_code_burst(clients)
+    assert_limit_held(outcomes, span_s, LIMIT)
     limited = outcomes.count("RequestLimitExceeded")
-    assert admitted + limited == BURST, outcomes
-    # Sliding one-second log: the first LIMIT arrivals are always admitted, and no 1 s interval admits more
-    # than LIMIT, so an interval of span_s admits at most LIMIT * ceil(span_s).
-    assert LIMIT <= admitted <= LIMIT * max(1, math.ceil(span_s)), (admitted, span_s)
-    if span_s < 1.0:
-        assert limited == BURST - LIMIT
     with app.app_context(), db.database.connection_context():
         usage = list(UsageRecord.select().where(UsageRecord.merchant == merchant.id))
     assert len(usage) == BURST

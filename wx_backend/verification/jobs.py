@@ -17,7 +17,6 @@ import threading
 from pathlib import Path
 
 import peewee
-
 from huey import crontab
 
 from .. import db

@@ -11,7 +11,8 @@ pid file, logs and temp paths, and ephemeral ports. Ports never race: each liste
 here first and handed to its server (gunicorn ``--bind fd://N``; nginx inherits it through the ``NGINX``
 variable it uses for binary upgrades), so requests sent before a server is up wait in the backlog instead
 of failing. Readiness is signalled, not guessed: job workers say READY=1 on $NOTIFY_SOCKET as systemd's
-Type=notify expects, and an instance is up when a request to it is answered.
+Type=notify expects, and each gunicorn worker reports once it has loaded the models (a hook added to the
+production settings for the cluster only), so a started cluster has no worker still warming up.
 
 tests/cluster/ and bench/cluster.py drive the same ``Cluster`` class.
 """
@@ -275,14 +276,21 @@ class Cluster:
     def _spawn_instance(self, name: str) -> None:
         sock = _listener()
         fd = sock.fileno()
-        cmd = [sys.executable, "-m", "gunicorn", "-c", str(DEPLOY / "gunicorn.conf.py"), "--bind", f"fd://{fd}",
+        notify_path = self.workdir / f"web-{name}.notify"
+        notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        notify.bind(str(notify_path))
+        self._stack.callback(notify.close)
+        conf = self.workdir / f"web-{name}.gunicorn.conf.py"
+        conf.write_text(_GUNICORN_READY_HOOK.format(production=str(DEPLOY / "gunicorn.conf.py"),
+                                                     notify=str(notify_path)))
+        cmd = [sys.executable, "-m", "gunicorn", "-c", str(conf), "--bind", f"fd://{fd}",
                "--workers", str(self.spec.web_workers),
                "--access-logfile", str(self.workdir / f"web-{name}.access.log"), "app:app"]
         if self.spec.pin_instances:
             cmd = ["taskset", "--cpu-list", str(len(self.instances) % os.cpu_count()), *cmd]
         inst = Instance(name=f"web-{name}", log=self.workdir / f"web-{name}.log",
                         access_log=self.workdir / f"web-{name}.access.log",
-                        url=f"http://127.0.0.1:{sock.getsockname()[1]}", cmd=cmd)
+                        url=f"http://127.0.0.1:{sock.getsockname()[1]}", cmd=cmd, notify=notify)
         self._spawn(inst, self.environ(), pass_fds=(fd,))
         sock.close()       # gunicorn holds it now; if gunicorn dies, connections are refused, not hung
         self.instances.append(inst)
@@ -302,7 +310,7 @@ class Cluster:
         else:
             self.workers.append(proc)
         if wait:
-            self._wait_worker(proc)
+            self._wait_notified(proc)
         return proc
 
     def _spawn_nginx(self, sock: socket.socket) -> None:
@@ -354,8 +362,8 @@ http {{
     def _wait_ready(self) -> None:
         errors: list[str] = []
         waits = [threading.Thread(target=self._guard, args=(fn, errors))
-                 for fn in [lambda i=i: self._wait_http(i, i.url) for i in self.instances]
-                 + [lambda w=w: self._wait_worker(w) for w in self.workers]
+                 for fn in [lambda i=i: self._wait_notified(i, self.spec.web_workers) for i in self.instances]
+                 + [lambda w=w: self._wait_notified(w) for w in self.workers]
                  + [lambda: self._wait_http(self.nginx, self.front)]]
         for t in waits:
             t.start()
@@ -385,23 +393,37 @@ http {{
                 pass
         raise ClusterFailed(f"{proc.name} did not answer {url}/healthz in {START_TIMEOUT_S} s:\n{_tail(proc.log)}")
 
-    def _wait_worker(self, proc: Proc) -> None:
+    def _wait_notified(self, proc: Proc, count: int = 1) -> None:
+        """Until ``count`` READY=1 datagrams came from the process (a job worker; each gunicorn worker)."""
         proc.notify.settimeout(1.0)
         deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
+        while count and time.monotonic() < deadline:
             try:
-                if b"READY=1" in proc.notify.recv(256):
-                    return
+                count -= b"READY=1" in proc.notify.recv(256)
             except socket.timeout:
                 if not proc.alive():
                     raise ClusterFailed(f"{proc.name} exited ({proc.popen.returncode}):\n{_tail(proc.log)}")
-        raise ClusterFailed(f"{proc.name} not ready in {START_TIMEOUT_S} s:\n{_tail(proc.log)}")
+        if count:
+            raise ClusterFailed(f"{proc.name} not ready in {START_TIMEOUT_S} s:\n{_tail(proc.log)}")
 
     def describe(self) -> dict:
         return {"front": self.front, "instances": [i.url for i in self.instances],
                 "workers": [w.pid for w in self.workers], "emulator": self.emulator.base_url,
                 "database": f"{self.spec.pg_dsn} schema {self.schema}", "redis": self.spec.redis_url,
                 "queue": self.huey_name, "logs": str(self.workdir)}
+
+
+# The production settings plus one hook for the cluster: each worker reports once its models are loaded.
+_GUNICORN_READY_HOOK = """import runpy, socket
+globals().update({{k: v for k, v in runpy.run_path({production!r}).items() if not k.startswith("__")}})
+_load_models = post_worker_init
+
+
+def post_worker_init(worker):
+    _load_models(worker)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+        s.sendto(b"READY=1", {notify!r})
+"""
 
 
 def _seed_demo(cluster: Cluster) -> dict:

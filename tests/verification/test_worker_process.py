@@ -3,7 +3,7 @@ at its start-up sweep, runs it, and the verdict is charged once.
 
 The web side enqueues into the SQLite Huey queue (not eagerly), and `python -m wx_backend.jobs worker`
 runs as its own process on the same database, as `make run` starts it. The job lease is shortened to
-2 s through the environment (JOB_LEASE_S) so the test does not wait two minutes.
+2 s through the environment (JOB_LEASE_S) so the test does not wait for the default lease (30 s).
 """
 from __future__ import annotations
 

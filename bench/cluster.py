@@ -48,16 +48,16 @@ def _emit(record: dict) -> None:
 
 
 def seed(cluster) -> dict:
-    from faceengine.engine import FaceEngine
     from tests.api.conftest import make_merchant as make_api_merchant
     from tests.verification.conftest import make_merchant, make_rule
     from wx_backend import db
     from wx_backend.registry import REGISTRY
+    from wx_backend.engine_factory import engine_loader
     from wx_backend.registry.photo_verify import photo_template
 
     app = cluster.app()
     svc = app.extensions["wxfaceid"]
-    engine = FaceEngine().load()
+    engine = engine_loader(svc.settings)()          # the embedder the cluster's processes use
     with app.app_context(), db.database.connection_context():
         template = photo_template(engine, grace_jpeg_b64(), svc.settings.max_image_bytes)
         svc.extras[REGISTRY].put(GRACE_ID, GRACE_NAME, template.to_bytes(), template.model)

@@ -159,7 +159,8 @@ def sqlite_pickup(videos: dict[str, bytes], runs: int, idle_s: float) -> dict:
     from wx_backend.verification import jobs
     from wx_backend.verification.models import QUEUED, VerificationSession, VideoJob
 
-    tmp = Path(tempfile.mkdtemp(prefix="wxf-bench-sqlite-"))
+    tmpdir = tempfile.TemporaryDirectory(prefix="wxf-bench-sqlite-")
+    tmp = Path(tmpdir.name)
     settings = Settings(database_url=f"sqlite:///{tmp / 'db.sqlite'}", huey_sqlite_path=str(tmp / "huey.db"))
     app = create_app(settings)
     svc = app.extensions["wxfaceid"]
@@ -191,6 +192,7 @@ def sqlite_pickup(videos: dict[str, bytes], runs: int, idle_s: float) -> dict:
     finally:
         worker.terminate()
         worker.wait(timeout=60)
+        tmpdir.cleanup()
     return {"storage": "SQLite (database and queue)", "videos": runs, "idle_before_each_s": idle_s,
             "pickup_ms": {"median": round(1000 * statistics.median(pickups)), "max": round(1000 * max(pickups))}}
 

@@ -156,3 +156,13 @@ def test_queue_flags_overdue(deps, licence, clock):
     assert [i.overdue for i in review.queue(deps.now())] == [False]
     clock.advance(days=4)      # Friday 09:00 Beijing, past Thursday's deadline
     assert [(i.merchant.id, i.overdue) for i in review.queue(deps.now())] == [(m.id, True)]
+
+
+def test_applying_on_2026_09_30_the_deadline_falls_after_national_day(deps, licence, clock, sms):
+    """No HOLIDAYS / MAKEUP_WORKDAYS set: 国庆 (1-7 October) comes from chinesecalendar; the make-up
+    working Saturday 10 October (调休) counts. Mon-Fri alone would have said Monday 5 October."""
+    assert deps.settings.holidays == () and deps.settings.makeup_workdays == ()
+    clock.set(dt.datetime(2026, 9, 30, 2, 0, tzinfo=dt.timezone.utc))       # Wednesday 10:00 Beijing
+    m = application.submit(deps, form(licence))
+    assert m.review_deadline == dt.date(2026, 10, 10)
+    assert "2026-10-10" in sms.sent[0][1]

@@ -8,7 +8,7 @@ import pytest
 
 from wx_backend.merchants import uscc, whitelist
 from wx_backend.merchants.application import decide_channels, normalise_phone
-from wx_backend.merchants.workdays import is_overdue, review_deadline
+from wx_backend.merchants.workdays import WorkCalendar, is_overdue, official_years, review_deadline
 
 ROOT = Path(__file__).resolve().parents[2]
 WL = whitelist.load(ROOT / "industry_whitelist.yaml")
@@ -151,3 +151,57 @@ def test_broken_whitelist_stops_the_app(tmp_path, settings, clock):
     path.write_text(GOOD.replace("  travel:\n", "  travel\n"), encoding="utf-8")
     with pytest.raises(whitelist.WhitelistError, match=str(path)):
         create_app(settings.replace(industry_whitelist_path=str(path)), clock=clock)
+
+
+@pytest.mark.parametrize("submitted, official, plain", [
+    # 国庆 2026: 1-7 October off, Saturday 10 October a make-up working day.
+    (_utc(2026, 9, 30), dt.date(2026, 10, 10), dt.date(2026, 10, 5)),
+    # 春节 2026: 15-23 February off; Saturday 14 February a make-up working day.
+    (_utc(2026, 2, 13), dt.date(2026, 2, 25), dt.date(2026, 2, 18)),
+    # 劳动节 2026: 1-5 May off (Friday to Tuesday).
+    (_utc(2026, 4, 30), dt.date(2026, 5, 8), dt.date(2026, 5, 5)),
+])
+def test_official_holidays_and_make_up_days_come_from_chinesecalendar(submitted, official, plain):
+    assert review_deadline(submitted) == official
+    assert review_deadline(submitted, official=False) == plain
+
+
+def test_the_installed_chinesecalendar_covers_2026():
+    assert 2026 in official_years()
+
+
+def test_overrides_apply_on_top_of_the_official_calendar():
+    # An operator can close a day the State Council did not (a listed holiday wins) ...
+    assert review_deadline(_utc(2026, 9, 30), [dt.date(2026, 10, 10)]) == dt.date(2026, 10, 12)
+    # ... or open one (a listed make-up day): Sunday 11 October worked too.
+    assert review_deadline(_utc(2026, 10, 8), (), [dt.date(2026, 10, 11)]) == dt.date(2026, 10, 11)
+
+
+def test_an_uncovered_year_is_mon_fri_plus_the_environments_dates():
+    first_uncovered = official_years().stop
+    new_year = dt.date(first_uncovered, 1, 1)
+    cal = WorkCalendar(holidays=frozenset({new_year}))
+    assert cal.is_working_day(new_year) is False
+    assert WorkCalendar().is_working_day(new_year) is (new_year.weekday() < 5)
+    warnings = WorkCalendar().coverage_warnings(dt.date(first_uncovered - 1, 12, 20))
+    assert len(warnings) == 1 and str(first_uncovered) in warnings[0]
+    assert WorkCalendar().coverage_warnings(dt.date(first_uncovered - 1, 11, 30)) == []
+
+
+def test_start_up_warns_when_todays_year_is_not_covered(tmp_path, caplog):
+    import logging
+
+    from wx_backend import create_app
+    from wx_backend.clock import FrozenClock
+    from wx_backend.settings import Settings
+
+    settings = Settings(env="testing", database_url=f"sqlite:///{tmp_path / 't.db'}",
+                        huey_sqlite_path=str(tmp_path / "h.db"), huey_immediate=True)
+    uncovered = official_years().stop
+    with caplog.at_level(logging.WARNING, logger="wx_backend.merchants"):
+        create_app(settings, clock=FrozenClock(dt.datetime(uncovered, 3, 2, tzinfo=dt.timezone.utc)))
+    assert [r for r in caplog.records if f"no official holidays for {uncovered}" in r.getMessage()]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="wx_backend.merchants"):
+        create_app(settings, clock=FrozenClock(dt.datetime(2026, 6, 1, tzinfo=dt.timezone.utc)))
+    assert not [r for r in caplog.records if "no official holidays" in r.getMessage()]

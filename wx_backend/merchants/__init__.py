@@ -6,9 +6,13 @@ Other features use ``review.approve`` and ``seed.create_approved_merchant``.
 """
 from __future__ import annotations
 
+import logging
+
 from flask import Flask
 
 from ..services import Services
+
+log = logging.getLogger(__name__)
 
 
 def init_app(app: Flask, svc: Services) -> None:
@@ -18,9 +22,19 @@ def init_app(app: Flask, svc: Services) -> None:
 
     svc.extras["whitelist"] = load(svc.settings.industry_whitelist_path)
     svc.extras["sms"] = OutboxSmsGateway(svc.clock)
+    _warn_about_the_calendar(svc)
     from .cli import register_cli
     from .console_merchant import bp as merchant_bp
     from .console_review import bp as review_bp
     app.register_blueprint(merchant_bp)
     app.register_blueprint(review_bp)
     register_cli(app)
+
+
+def _warn_about_the_calendar(svc: Services) -> None:
+    """Review deadlines of a year chinesecalendar does not cover count 春节 and 国庆 as working days
+    unless the operator listed them: say so at start-up, once per uncovered year."""
+    from .workdays import WorkCalendar, local_date
+
+    for message in WorkCalendar.from_settings(svc.settings).coverage_warnings(local_date(svc.clock.now())):
+        log.warning(message)

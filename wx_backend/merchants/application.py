@@ -19,7 +19,7 @@ from . import notices, uscc
 from .deps import OnboardingDeps
 from .models import CHANNELS, NATIVE_CHANNELS, PENDING, Merchant, MerchantUser
 from .whitelist import OTHER, Whitelist
-from .workdays import review_deadline
+from .workdays import WorkCalendar
 
 CHANNEL_NAMES = {"native_h5": "微信原生H5", "miniprogram": "小程序", "h5": "普通H5", "api": "API"}
 LANDLINE_RE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
@@ -164,8 +164,7 @@ def submit(deps: OnboardingDeps, form: ApplicationForm) -> Merchant:
                 channels_granted=list(decision.granted), refused_channels=list(decision.refused),
                 licence_image=deps.sealer.seal(image.data), licence_mime=image.mime,
                 status=PENDING, submitted_at=now,
-                review_deadline=review_deadline(deps.now(), deps.settings.holidays,
-                                                deps.settings.makeup_workdays),
+                review_deadline=WorkCalendar.from_settings(deps.settings).review_deadline(deps.now()),
                 qps_limit=deps.settings.default_qps_limit)
             if form.username:
                 MerchantUser.create(merchant=merchant, username=form.username,

@@ -1,7 +1,7 @@
 """Per-call billing: usage records, prepaid packs then postpaid, at most one charge per call.
 
 Public: ``ledger.reserve/settle`` (Cloud API dispatcher), ``ledger.has_quota/charge`` (verification
-sessions), ``usage.usage_summary`` (CLI ``billing usage`` and the merchant console).
+sessions), ``usage.usage_summary`` (CLI ``billing usage`` and the merchant console), ``chart`` (its SVG and CSV).
 """
 from __future__ import annotations
 
@@ -20,9 +20,14 @@ billing_cli = AppGroup("billing", help="Usage and charges.")
 @billing_cli.command("usage")
 @click.option("--merchant", "merchant_id", required=True, type=int, help="Merchant id.")
 @click.option("--since", default=None, help="YYYY-MM-DD or ISO datetime (UTC); default: all time.")
-def usage_command(merchant_id: int, since: str | None):
+@click.option("--days", default=None, type=click.IntRange(1, 366),
+              help="Add the daily breakdown of the last N Beijing days (the console's chart shows 30).")
+def usage_command(merchant_id: int, since: str | None, days: int | None):
     """Per-action totals, charged calls and remaining packs, as JSON."""
+    from flask import current_app
+
     from .. import db
+    from ..services import EXTENSION_KEY
     from ..merchants.models import Merchant
     from .usage import usage_summary
 
@@ -35,7 +40,9 @@ def usage_command(merchant_id: int, since: str | None):
     with db.database.connection_context():
         if not Merchant.select().where(Merchant.id == merchant_id).exists():
             raise click.ClickException(f"no merchant with id {merchant_id}")
-        click.echo(json.dumps(usage_summary(merchant_id, start), ensure_ascii=False, indent=2))
+        now = current_app.extensions[EXTENSION_KEY].clock.now()
+        click.echo(json.dumps(usage_summary(merchant_id, start, days=days, now=now), ensure_ascii=False,
+                              indent=2))
 
 
 @billing_cli.command("release-stale")

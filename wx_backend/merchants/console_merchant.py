@@ -5,6 +5,8 @@ and objects of other merchants answer 404.
 """
 from __future__ import annotations
 
+from functools import wraps
+
 from flask import (Blueprint, abort, flash, make_response, redirect, render_template, request, session,
                    url_for)
 from werkzeug.security import check_password_hash
@@ -22,6 +24,7 @@ protect(bp)
 SESSION_USER = "merchant_user_id"
 STATUS_NAMES = {"pending": "审核中", "approved": "已通过", "rejected": "未通过"}
 PRODUCT_NAMES = dict(zip(PRODUCTS, ("活体人脸核身", "活体检测", "照片人脸核身")))
+USAGE_DAYS = 30        # the chart's window, Beijing days up to today
 
 
 def _deps() -> OnboardingDeps:
@@ -31,6 +34,17 @@ def _deps() -> OnboardingDeps:
 def _current_user() -> MerchantUser | None:
     uid = session.get(SESSION_USER)
     return MerchantUser.get_or_none(MerchantUser.id == uid) if uid else None
+
+
+def merchant_required(view):
+    """The view gets the signed-in MerchantUser first; anyone else goes to the login page."""
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        user = _current_user()
+        if user is None:
+            return redirect(url_for("merchant_console.login"))
+        return view(user, *args, **kwargs)
+    return wrapped
 
 
 def _sign_in(user: MerchantUser) -> None:
@@ -92,16 +106,14 @@ def _dashboard(user: MerchantUser, revealed: tuple[str, str] | None = None):
         credentials=list(ApiCredential.select().where((ApiCredential.merchant == m)
                                                       & ApiCredential.active)),
         rules=list(Rule.select().where(Rule.merchant == m).order_by(Rule.id)),
-        usage=usage_summary(m.id), revealed=revealed, max_keys=provisioning.MAX_ACTIVE_KEYS,
+        usage=usage_summary(m.id), usage_days=USAGE_DAYS, revealed=revealed, max_keys=provisioning.MAX_ACTIVE_KEYS,
         messages=list(InSiteMessage.select().where(InSiteMessage.merchant == m)
                       .order_by(InSiteMessage.id.desc())))
 
 
 @bp.get("/")
-def dashboard():
-    user = _current_user()
-    if user is None:
-        return redirect(url_for(".login"))
+@merchant_required
+def dashboard(user: MerchantUser):
     return _dashboard(user)
 
 
@@ -115,10 +127,8 @@ def _own_credential(user: MerchantUser, cred_id: int) -> ApiCredential:
 
 
 @bp.post("/credentials/<int:cred_id>/reveal")
-def reveal(cred_id: int):
-    user = _current_user()
-    if user is None:
-        return redirect(url_for(".login"))
+@merchant_required
+def reveal(user: MerchantUser, cred_id: int):
     cred = _own_credential(user, cred_id)
     with db.database.atomic():
         key = provisioning.reveal_secret_key(cred, services().sealer, _deps().now_naive())
@@ -131,11 +141,9 @@ def reveal(cred_id: int):
 
 
 @bp.post("/credentials/new")
-def new_credential():
+@merchant_required
+def new_credential(user: MerchantUser):
     """Key rotation, step 1: a further key, its SecretKey shown on this page once."""
-    user = _current_user()
-    if user is None:
-        return redirect(url_for(".login"))
     try:
         with db.database.atomic():
             pair = provisioning.add_credential(user.merchant, services().sealer, _deps().now_naive())
@@ -148,11 +156,9 @@ def new_credential():
 
 
 @bp.post("/credentials/<int:cred_id>/disable")
-def disable_credential(cred_id: int):
+@merchant_required
+def disable_credential(user: MerchantUser, cred_id: int):
     """Key rotation, step 2: the old key stops working (never the last one)."""
-    user = _current_user()
-    if user is None:
-        return redirect(url_for(".login"))
     cred = _own_credential(user, cred_id)
     try:
         with db.database.atomic():
@@ -165,10 +171,8 @@ def disable_credential(cred_id: int):
 
 
 @bp.post("/messages/<int:msg_id>/read")
-def mark_read(msg_id: int):
-    user = _current_user()
-    if user is None:
-        return redirect(url_for(".login"))
+@merchant_required
+def mark_read(user: MerchantUser, msg_id: int):
     updated = (InSiteMessage.update(read_at=_deps().now_naive())
                .where((InSiteMessage.id == msg_id) & (InSiteMessage.merchant == user.merchant_id)
                       & InSiteMessage.read_at.is_null()).execute())

@@ -119,6 +119,7 @@ _TABLE: tuple[ResultCode, ...] = (
     ResultCode(_FO + "ActionNodetectFace", 1204, "未能检测到完整人脸"),
     ResultCode(_FO + "ActionLightDark", 1205, "光线太暗"),
     ResultCode(_FO + "ActionLightStrong", 1206, "光线太强"),
+    ResultCode(_FO + "ActionOrderError", 1207, "动作顺序与提示不符"),
     ResultCode(_FO + "SilentDetectFail", 1301, "静默检测未通过"),
     ResultCode(_FO + "SilentTooShort", 1302, "视频时长过短"),
     ResultCode(_FO + "SilentMultiFaceFail", 1303, "检测到多张人脸"),

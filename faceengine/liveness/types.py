@@ -28,14 +28,15 @@ class Code:
     LIP_MOVE_SMALL = "LipMoveSmall"            # not enough syllable-like mouth openings
     LIP_VOICE_FAIL = "LipVoiceFail"            # no speech, or speech that does not follow the lips
     LIP_DIGIT_FAIL = "LipDigitFail"            # the optional recogniser heard other digits
-    ACTION_OPEN_MOUTH = "ActionOpenMouth"      # the open-mouth action is missing or out of order
-    ACTION_CLOSE_EYE = "ActionCloseEye"        # the blink is missing or out of order
+    ACTION_OPEN_MOUTH = "ActionOpenMouth"      # the open-mouth action is missing
+    ACTION_CLOSE_EYE = "ActionCloseEye"        # the blink is missing
+    ACTION_ORDER = "ActionOrderError"          # both actions seen, not in the issued order
     SILENT_TOO_SHORT = "SilentTooShort"
     SILENT_DETECT_FAIL = "SilentDetectFail"    # passive cues say presentation attack
     LIGHT_TOO_SHORT = "ReflectionTooShort"     # the capture does not cover the colour sequence
 
     ALL = (SUCCESS, BEST_FRAME_ERROR, DETECT_FAIL, DETECT_FAKE, LIP_MOVE_SMALL, LIP_VOICE_FAIL,
-           LIP_DIGIT_FAIL, ACTION_OPEN_MOUTH, ACTION_CLOSE_EYE, SILENT_TOO_SHORT,
+           LIP_DIGIT_FAIL, ACTION_OPEN_MOUTH, ACTION_CLOSE_EYE, ACTION_ORDER, SILENT_TOO_SHORT,
            SILENT_DETECT_FAIL, LIGHT_TOO_SHORT)
 
 

@@ -165,7 +165,7 @@ def test_usage_summary_and_cli(shop, clock, api_app):
     ledger.record_usage(shop.id, "GetLiveCode", None, "Success", False, "", "rid", now)
     summary = usage_summary(shop.id)
     assert summary["actions"]["ImageRecognitionV2"] == {
-        "calls": 2, "charged": 1, "results": {"Success": 1, "FailedOperation.ImageBlur": 1}}
+        "calls": 2, "billable": 1, "charged": 1, "results": {"Success": 1, "FailedOperation.ImageBlur": 1}}
     assert summary["charged_calls"] == 1 and summary["calls"] == 3
     assert [p["remaining"] for p in summary["packs"]] == [2]
     assert usage_summary(shop.id, since=now + dt.timedelta(days=1))["calls"] == 0

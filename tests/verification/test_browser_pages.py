@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import shutil
-import socket
 from pathlib import Path
 
 import cv2
@@ -21,32 +19,21 @@ import pytest
 
 from wx_backend import db
 from wx_backend.result_codes import lookup
+from wx_backend.verification import user_text
 from wx_backend.verification.models import Attempt, Challenge
 
+from ..browser import WECHAT_UA, chrome, free_port, needs_browser, screenshot, screenshot_dir  # noqa: F401
 from ..conftest import serve
 from .conftest import make_merchant, make_rule
 from .test_cloud_actions import detect_auth, sdk
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
-                                reason="headless Chromium + chromedriver not installed "
-                                       "(apt-get install chromium chromium-driver; .ci/run does)")
-
-WECHAT_UA = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
-             "Chrome/120.0 Mobile Safari/537.36 MicroMessenger/8.0.50.2701(0x28003237) NetType/WIFI")
+pytestmark = needs_browser
 KEYS = ("AKIDbrowsermerchant01", "browser-merchant-key")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
 def port() -> int:
-    return _free_port()
+    return free_port()
 
 
 @pytest.fixture
@@ -81,21 +68,7 @@ def fake_camera(tmp_path, grace_rgb) -> Path:
 
 @pytest.fixture
 def browser(fake_camera, tmp_path):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync",
-                 "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                 f"--use-file-for-fake-video-capture={fake_camera}",
-                 f"--user-agent={WECHAT_UA}", f"--user-data-dir={tmp_path / 'profile'}",
-                 "--window-size=480,900", "--autoplay-policy=no-user-gesture-required"):
-        opts.add_argument(flag)
-    driver = webdriver.Chrome(options=opts, service=Service(executable_path=CHROMEDRIVER))
-    driver.set_page_load_timeout(30)
+    driver = chrome(tmp_path / "profile", user_agent=WECHAT_UA, fake_camera=fake_camera)
     try:
         yield driver
     finally:
@@ -121,7 +94,8 @@ new MutationObserver(records => records.forEach(r => window.prompts.push(
 """
 
 
-def _consent_and_capture(browser, url: str, timeout_s: float) -> str:
+def open_capture(browser, url: str) -> None:
+    """Through OAuth to the page, consent, and the camera live."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
@@ -131,11 +105,24 @@ def _consent_and_capture(browser, url: str, timeout_s: float) -> str:
     wait.until(ec.element_to_be_clickable((By.ID, "agree"))).click()
     # The camera is live once the video element has frames.
     wait.until(lambda d: d.execute_script("return document.getElementById('cam').videoWidth") > 0)
+
+
+def outcome_text(browser, timeout_s: float) -> str:
+    """Wait for the attempt's outcome panel; its text."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, timeout_s).until(lambda d: d.find_element(By.ID, "outcome").is_displayed())
+    return browser.find_element(By.ID, "outcome").text
+
+
+def _consent_and_capture(browser, url: str, timeout_s: float) -> str:
+    from selenium.webdriver.common.by import By
+
+    open_capture(browser, url)
     browser.execute_script(WATCH_PROMPT)
     browser.find_element(By.ID, "go").click()
-    WebDriverWait(browser, timeout_s).until(
-        lambda d: "还可尝试" in d.find_element(By.ID, "status").text)
-    return browser.find_element(By.ID, "status").text
+    return outcome_text(browser, timeout_s)
 
 
 def _attempts() -> list[Attempt]:
@@ -154,11 +141,18 @@ NOT_LIVE = {lookup(c).tencent for c in ("ReflectionFail", "LivessDetectFake", "L
     # ordinary H5: MediaRecorder WebM, verified in the background, the page polls /status
     ("h5", "silent", "video"),
 ])
-def test_page_captures_uploads_and_shows_the_verdict(svc, enrolled, page_server, browser, channel, mode, kind):
+def test_page_captures_uploads_and_shows_the_verdict(svc, enrolled, page_server, browser, channel, mode, kind,
+                                                    screenshot):
     _, url = _start_session(svc, page_server, channel, mode)
-    status_text = _consent_and_capture(browser, url, timeout_s=90)
-    assert "还可尝试 2 次" in status_text
+    shown = _consent_and_capture(browser, url, timeout_s=90)
     [attempt] = _attempts()
+    # Not passed, why (the code's message and what to do), the attempts left, and a way to retry.
+    result = lookup(attempt.code)
+    assert "本次未通过" in shown and result.message in shown and "还可尝试 2 次" in shown, shown
+    assert user_text.hint(result.tencent) in shown
+    from selenium.webdriver.common.by import By
+    assert browser.find_element(By.ID, "retry").is_displayed()
+    screenshot(browser, f"{channel}-{mode}-not-passed")
     # The capture really arrived and was judged: a still photo neither reflects the flashed colours
     # nor moves like a face.
     assert attempt.kind == kind and attempt.live_code in NOT_LIVE, attempt.live_code

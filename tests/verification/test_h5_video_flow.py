@@ -177,10 +177,13 @@ def test_ordinary_h5_action_session_passes_in_the_issued_order(server, plain_act
 def test_ordinary_h5_action_in_the_reverse_order_fails_uncharged(server, plain_action, grace_portrait):
     client = sdk(server, PLAIN_KEYS)
     token = detect_auth(client, plain_action).BizToken
+    issued = []
     status = _upload_action(server, token, grace_portrait, "frank",
-                            lambda seq: ",".join(reversed(seq.split(","))))
+                            lambda seq: issued.append(seq) or ",".join(reversed(seq.split(","))))
     assert status["last_attempt"]["passed"] is False
-    assert status["last_attempt"]["code"] in ("FailedOperation.ActionOpenMouth",
-                                              "FailedOperation.ActionCloseEye"), status
+    # Both actions were made, in the other order: the user is told so, with the order asked for.
+    assert status["last_attempt"]["code"] == "FailedOperation.ActionOrderError", status
+    first, second = ({"1": "张嘴", "2": "眨眼"}[a] for a in issued[0].split(","))
+    assert status["last_attempt"]["hint"] == f"动作顺序不对：请先{first}，再{second}。"
     with db.database.connection_context():
         assert Charge.select().count() == 0

@@ -17,6 +17,9 @@ from . import sessions, status
 from .views import current_user
 
 bp = Blueprint("verification_pages", __name__, template_folder="templates")
+# A session that can take no more attempts: its page says how it ended.
+ENDED = ("FailedOperation.BizTokenFinished", "FailedOperation.RetryLimitExceeded",
+         "InvalidParameterValue.BizTokenExpired")
 
 
 def in_wechat(user_agent: str) -> bool:
@@ -44,13 +47,23 @@ def session_page(biz_token: str):
         sessions.bind_user(session, user, svc.sealer)
         sessions.check_usable(session, svc.clock)
     except ServiceError as exc:
-        described = None
-        if exc.result.tencent in ("FailedOperation.BizTokenFinished",
-                                  "FailedOperation.RetryLimitExceeded",
-                                  "InvalidParameterValue.BizTokenExpired"):
-            described = status.redirect_url(sessions.find_session(biz_token))
-        return _page("message.html", exc.result.http_status, title="无法继续核身",
-                     message=exc.message, redirect=described)
+        if exc.result.tencent in ENDED:
+            return _ended(sessions.find_session(biz_token), exc.result.http_status)
+        return _page("message.html", exc.result.http_status, title="无法继续核身", message=exc.message)
     template = "native.html" if session.channel == "native_h5" else "record.html"
     return _page(template, biz_token=biz_token, mode=session.liveness_mode,
                  consent_version=sessions.CONSENT_VERSION, consented=session.consent_at is not None)
+
+
+def _ended(session, status_code: int):
+    """Passed, not passed (the last attempt's reason) or expired, with the way back to the merchant."""
+    described = status.describe(session, services().clock)
+    last = described["last_attempt"] or {}
+    if described["state"] == "finished":
+        title, message, hint = "核身通过", "您已完成本次身份核验。", ""
+    elif described["state"] == "exhausted":
+        title, message, hint = "核身未通过", last.get("message", ""), last.get("hint", "")
+    else:
+        title, message, hint = "核身已过期", "核身链接已过期，请返回商户页面重新发起。", ""
+    return _page("message.html", status_code, title=title, message=message, hint=hint,
+                 state=described["state"], redirect=described["redirect"])

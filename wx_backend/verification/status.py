@@ -1,10 +1,13 @@
 """What the user's page sees of a session: progress, the outcome, and where to go when done."""
 from __future__ import annotations
 
+import json
 from urllib.parse import urlsplit, urlunsplit, urlencode, parse_qsl
 
 from ..clock import Clock, utc_naive
 from ..result_codes import lookup
+from . import user_text
+from .jobs import MAX_RUNS
 from .models import DONE, OPEN, PENDING, QUEUED, Attempt, MAX_ATTEMPTS, VerificationSession, VideoJob
 
 
@@ -35,7 +38,7 @@ def describe(session: VerificationSession, clock: Clock) -> dict:
     body = {"state": state, "channel": session.channel, "mode": session.liveness_mode,
             "consented": session.consent_at is not None,
             "attempts_used": session.attempts_used,
-            "attempts_left": max(0, MAX_ATTEMPTS - session.attempts_used),
+            "attempts_left": max(0, MAX_ATTEMPTS - session.attempts_used), "attempts_max": MAX_ATTEMPTS,
             "last_attempt": None, "done": done, "redirect": redirect_url(session) if done else None}
     if latest is not None:
         code = lookup(latest.code) if latest.code else None
@@ -43,22 +46,34 @@ def describe(session: VerificationSession, clock: Clock) -> dict:
             "attempt": latest.seq, "state": latest.state,
             "passed": latest.state == DONE and latest.code == "Success",
             "code": code.tencent if code else None, "saas_code": code.saas if code else None,
-            "message": code.message if code else lookup("VideoProcessing").message}
+            "message": code.message if code else lookup("VideoProcessing").message,
+            "hint": user_text.hint(code.tencent, _challenge_of(latest)) if code and not code.is_success else ""}
         if state == "processing":
             body["progress"] = job_progress(latest)
     return body
+
+
+def _challenge_of(attempt: Attempt) -> dict:
+    """The challenge a recorded attempt answered (the action order it was asked for); {} otherwise."""
+    job = VideoJob.get_or_none(VideoJob.attempt == attempt.id)
+    try:
+        return json.loads(job.challenge_payload) if job else {}
+    except ValueError:
+        return {}
 
 
 def job_progress(attempt: Attempt) -> dict | None:
     """Where a recorded video's job is: {"job": "queued", "ahead": N} or {"job": "running"}.
 
     ``ahead`` counts the videos that will start before this one: those queued earlier and not yet taken
-    by a worker (the queue is first in, first out). Jobs already running are not in the queue any more.
+    by a worker (the queue is first in, first out), leaving out those no worker will run again (their
+    MAX_RUNS runs spent: the sweep gives them up). Jobs already running are not in the queue any more.
     """
     job = VideoJob.get_or_none(VideoJob.attempt == attempt.id)
     if job is None:
         return None
     if job.state != QUEUED:
         return {"job": job.state}
-    ahead = VideoJob.select().where((VideoJob.state == QUEUED) & (VideoJob.id < job.id)).count()
+    ahead = VideoJob.select().where((VideoJob.state == QUEUED) & (VideoJob.id < job.id)
+                                    & (VideoJob.runs < MAX_RUNS)).count()
     return {"job": QUEUED, "ahead": ahead}

@@ -20,7 +20,7 @@ from ..errors import BadRequest, Refused
 from ..result_codes import lookup
 from ..services import services
 from ..wechat import current_h5_identity, current_mp_session
-from . import attempts, jobs, media, sessions, status
+from . import attempts, jobs, media, sessions, status, user_text
 from .challenges import new_challenge
 from .models import VerificationSession
 from .sessions import WeChatUser
@@ -101,7 +101,8 @@ def _outcome_body(session: VerificationSession, result: attempts.AttemptOutcome)
     code = lookup(result.code)
     fresh = VerificationSession.get_by_id(session.id)
     return {"passed": code.is_success, "code": code.tencent, "saas_code": code.saas,
-            "message": code.message, "attempt": result.seq, "attempts_left": result.attempts_left,
+            "message": code.message, "hint": "" if code.is_success else user_text.hint(code.tencent),
+            "attempt": result.seq, "attempts_left": result.attempts_left,
             "finished": result.finished,
             "redirect": status.redirect_url(fresh) if result.finished else None}
 

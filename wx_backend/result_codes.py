@@ -66,6 +66,11 @@ _TABLE: tuple[ResultCode, ...] = (
     ResultCode("FailedOperation.VideoProcessing", 27, "视频正在处理中", http_status=202),
     ResultCode("FailedOperation.ChallengeLimitExceeded", 28, "本次核身获取挑战次数过多，请重新发起核身",
                http_status=429),
+    ResultCode("FailedOperation.RuleDisabled", 29, "该 RuleId 已停用", http_status=403),
+    ResultCode("InvalidParameterValue.RedirectUrlNotAllowed", 30, "RedirectUrl 不在该规则的跳转地址白名单内",
+               http_status=400),
+    ResultCode("InvalidParameterValue.ImageNotAllowed", 31, "该规则比对权威库，不接受 ImageBase64",
+               http_status=400),
     # WeChat sign-in (mini-program code2session, official-account OAuth); 31xx. The WeChat errcode,
     # when there is one, travels next to the code in the error body as "errcode".
     ResultCode("FailedOperation.WeChatAppIdMismatch", 3101, "小程序 appid 与本服务配置不一致",
@@ -96,6 +101,8 @@ _TABLE: tuple[ResultCode, ...] = (
     ResultCode("FailedOperation.UsernameTaken", 4108, "登录名已被使用", http_status=409),
     ResultCode("FailedOperation.ReviewStateInvalid", 4109, "当前状态不允许此操作", http_status=409),
     ResultCode("ResourceNotFound.Merchant", 4110, "商户不存在", http_status=404),
+    ResultCode("InvalidParameterValue.CallbackUrlUnsafe", 4111, "回调地址不可用（须为公网 https 地址）",
+               http_status=400),
     # engine availability
     ResultCode(_FO + "LivessSystemError", 1001, "调用活体引擎失败", http_status=500),
     ResultCode(_FO + "CompareSystemError", 1006, "调用比对引擎接口出错", http_status=500),

@@ -61,6 +61,18 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         raise ConfigError(f"{name} must be a number, got {raw!r}") from None
 
 
+def _networks(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    import ipaddress
+
+    out = []
+    for part in filter(None, (p.strip() for p in env.get(name, "").split(","))):
+        try:
+            out.append(str(ipaddress.ip_network(part, strict=False)))
+        except ValueError:
+            raise ConfigError(f"{name}: {part!r} is not an IP network like 127.0.0.1/32") from None
+    return tuple(out)
+
+
 def _dates(env: Mapping[str, str], name: str) -> tuple[dt.date, ...]:
     raw = env.get(name, "")
     out = []
@@ -138,6 +150,10 @@ class Settings:
     h5_session_ttl_s: int = 7200
     result_retention_days: int = 3
     default_qps_limit: int = 20
+    # Merchants' result callbacks: networks allowed although not public (development and tests: the
+    # receiver on 127.0.0.1; see wx_backend/callbacks/safe_http.py), and the HTTP timeout.
+    callback_allow_networks: tuple[str, ...] = ()
+    callback_timeout_s: float = 5.0
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -195,7 +211,12 @@ class Settings:
             h5_session_ttl_s=_int(env, "H5_SESSION_TTL_S", d.h5_session_ttl_s),
             result_retention_days=_int(env, "RESULT_RETENTION_DAYS", d.result_retention_days),
             default_qps_limit=_int(env, "DEFAULT_QPS_LIMIT", d.default_qps_limit),
+            callback_allow_networks=_networks(env, "CALLBACK_ALLOW_NETWORKS"),
+            callback_timeout_s=_float(env, "CALLBACK_TIMEOUT_S", d.callback_timeout_s),
         )
+        if settings.is_production and settings.callback_allow_networks:
+            log.warning("CALLBACK_ALLOW_NETWORKS is set in production: merchants' callbacks may reach "
+                        "%s", ", ".join(settings.callback_allow_networks))
         if not settings.is_production and settings.secret_key == DEV_SECRET_KEY:
             log.warning("development settings: built-in secrets in use; never deploy like this "
                         "(set WXF_ENV=production and the real secrets)")

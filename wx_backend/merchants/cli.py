@@ -51,7 +51,7 @@ def merchant_view(m: Merchant) -> dict:
             "secret_ids": [c.secret_id for c in ApiCredential.select().where(
                 (ApiCredential.merchant == m) & ApiCredential.active)],
             "rules": [{"rule_id": r.rule_id, "channel": r.channel, "liveness_mode": r.liveness_mode,
-                       "default": r.is_default}
+                       "default": r.is_default, "active": r.active}
                       for r in Rule.select().where(Rule.merchant == m).order_by(Rule.id)]}
 
 
@@ -213,6 +213,9 @@ def demo_seed():
 
 
 def register_cli(app: Flask) -> None:
+    from .cli_rules import rule_cli
+
+    app.cli.add_command(rule_cli)
     app.cli.add_command(merchant_cli)
     app.cli.add_command(reviewer_cli)
     app.cli.add_command(demo_cli)

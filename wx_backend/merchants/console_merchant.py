@@ -14,7 +14,7 @@ from werkzeug.security import check_password_hash
 from .. import db
 from ..services import services
 from ..billing.usage import usage_summary
-from . import application, provisioning
+from . import application, provisioning, rules
 from .csrf import protect
 from .deps import OnboardingDeps
 from .models import PRODUCTS, ApiCredential, InSiteMessage, MerchantUser, Rule
@@ -106,6 +106,7 @@ def _dashboard(user: MerchantUser, revealed: tuple[str, str] | None = None):
         credentials=list(ApiCredential.select().where((ApiCredential.merchant == m)
                                                       & ApiCredential.active)),
         rules=list(Rule.select().where(Rule.merchant == m).order_by(Rule.id)),
+        channel_names=rules.CHANNEL_NAMES, mode_names=rules.MODE_NAMES, compare_names=rules.COMPARE_NAMES,
         usage=usage_summary(m.id), usage_days=USAGE_DAYS, revealed=revealed, max_keys=provisioning.MAX_ACTIVE_KEYS,
         messages=list(InSiteMessage.select().where(InSiteMessage.merchant == m)
                       .order_by(InSiteMessage.id.desc())))

@@ -19,6 +19,17 @@ WX_NONE = "none"
 CHANNELS = ("native_h5", "miniprogram", "h5", "api")
 NATIVE_CHANNELS = ("native_h5", "miniprogram")
 LIVENESS_MODES = ("light", "lip", "action", "silent")
+# What a rule's sessions compare the face with: the authority ID photo (IdCard + Name), the photo the
+# merchant sends (ImageBase64), or either (the photo when one is sent).
+COMPARE_SOURCES = ("either", "authority", "photo")
+# Which liveness modes each session channel can run (DESIGN §3): light needs the screen we control
+# (native H5, mini-program); action and silent need the recorded video of ordinary H5; digit runs
+# everywhere.
+MODES_BY_CHANNEL = {
+    "native_h5": ("light", "lip"),
+    "miniprogram": ("light", "lip"),
+    "h5": ("lip", "action", "silent"),
+}
 # Billable products, each with its own prepaid pack.
 PRODUCTS = ("live_verification", "liveness", "photo_verification")
 
@@ -85,7 +96,8 @@ class ApiCredential(BaseModel):
 
 
 class Rule(BaseModel):
-    """A RuleId: fixes the channel and liveness mode of verification sessions."""
+    """A RuleId: fixes the channel, liveness mode and compare source of verification sessions, where
+    the user may be sent back to, and where the result is posted (rules.py)."""
 
     rule_id = peewee.CharField(max_length=32, unique=True)
     merchant = peewee.ForeignKeyField(Merchant, backref="rules", on_delete="CASCADE")
@@ -94,6 +106,12 @@ class Rule(BaseModel):
     name = peewee.CharField(max_length=100, default="")
     created_at = peewee.DateTimeField()
     is_default = peewee.BooleanField(default=False)            # the merchant's default RuleId
+    active = peewee.BooleanField(default=True)                 # a disabled rule starts no session
+    compare_source = peewee.CharField(max_length=16, default="either")   # one of COMPARE_SOURCES
+    redirect_allow = JSONListField(default=list)               # allowed RedirectUrl origins; [] = any
+    callback_url = peewee.TextField(default="")                # result callback (https), "" = none
+    callback_key_sealed = peewee.BlobField(null=True)          # the callback's HMAC key, sealed
+    updated_at = peewee.DateTimeField(null=True)
 
 
 class ResourcePack(BaseModel):

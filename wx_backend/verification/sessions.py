@@ -16,7 +16,8 @@ from .. import db
 from ..clock import Clock, utc_naive
 from ..crypto import Sealer, new_token
 from ..errors import BadRequest, NotFound, Refused
-from ..merchants.models import NATIVE_CHANNELS, Rule
+from ..merchants.models import MODES_BY_CHANNEL, NATIVE_CHANNELS, Rule
+from ..merchants.rules import redirect_allowed
 from ..settings import Settings
 from ..registry.idcard import InvalidIdNumber, InvalidName, validate_id_number, validate_name
 from ..registry.store import today
@@ -26,13 +27,6 @@ from .models import (DONE, EXHAUSTED, FINISHED, MAX_ATTEMPTS, MAX_CHALLENGES, OP
 log = logging.getLogger(__name__)
 
 TOKEN_TTL_S = 7200
-# Which liveness modes each channel can run (DESIGN §3): light needs the screen we control (native
-# H5, mini-program); action and silent need the recorded video of ordinary H5; digit runs everywhere.
-MODES_BY_CHANNEL = {
-    "native_h5": ("light", "lip"),
-    "miniprogram": ("light", "lip"),
-    "h5": ("lip", "action", "silent"),
-}
 # The version of the consent text the pages show; recorded with the consent.
 CONSENT_VERSION = "2026-11-v1"
 
@@ -119,8 +113,19 @@ def create_session(merchant, request: DetectAuthRequest, *, settings: Settings, 
     if rule.liveness_mode not in MODES_BY_CHANNEL[rule.channel]:
         raise BadRequest("UnsupportedOperation",
                          f"渠道 {rule.channel} 不支持活体模式 {rule.liveness_mode}")
+    if not rule.active:
+        raise Refused("RuleDisabled")
     if rule.channel in NATIVE_CHANNELS and not merchant.native_allowed():
         raise Refused("ChannelNotAllowed")
+    if rule.compare_source == "authority" and request.image_base64:
+        raise BadRequest("ImageNotAllowed")
+    if rule.compare_source == "photo" and not request.image_base64:
+        raise BadRequest("MissingParameter", "该规则比对商户上传的照片，需要 ImageBase64")
+    if len(request.redirect_url) > 1000 or (request.redirect_url and not
+                                             request.redirect_url.startswith(("https://", "http://"))):
+        raise BadRequest("InvalidParameterValue", "RedirectUrl 必须是 http(s) 地址")
+    if request.redirect_url and not redirect_allowed(request.redirect_url, rule.redirect_allow):
+        raise BadRequest("RedirectUrlNotAllowed")
     ref_image = _reference_image(request.image_base64, settings) if request.image_base64 else None
     if ref_image is None and not (request.id_card or request.name):
         raise BadRequest("MissingParameter", "需要 IdCard 和 Name，或 ImageBase64")
@@ -133,9 +138,6 @@ def create_session(merchant, request: DetectAuthRequest, *, settings: Settings, 
             validate_name(request.name)
         except InvalidName:
             raise BadRequest("NameFormatError") from None
-    if len(request.redirect_url) > 1000 or (request.redirect_url and not
-                                             request.redirect_url.startswith(("https://", "http://"))):
-        raise BadRequest("InvalidParameterValue", "RedirectUrl 必须是 http(s) 地址")
     if len(request.extra) > 1000:
         raise BadRequest("InvalidParameterValue", "Extra 过长（最多 1000 字符）")
 

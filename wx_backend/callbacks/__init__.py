@@ -1,0 +1,1 @@
+"""Signed result callbacks to the merchant's server (see docs/callbacks.md)."""

@@ -29,6 +29,7 @@ FEATURES = [
     "wx_backend.billing",
     "wx_backend.api",
     "wx_backend.verification",
+    "wx_backend.callbacks",
 ]
 
 

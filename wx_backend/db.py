@@ -25,6 +25,7 @@ MODEL_MODULES = [
     "wx_backend.api.ratelimit",
     "wx_backend.api.challenges",
     "wx_backend.verification.models",
+    "wx_backend.callbacks.models",
 ]
 
 SQLITE_PRAGMAS = {

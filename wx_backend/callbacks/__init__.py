@@ -1,1 +1,121 @@
-"""Signed result callbacks to the merchant's server (see docs/callbacks.md)."""
+"""Signed result callbacks to the merchant's server (docs/callbacks.md).
+
+``init_app`` registers the delivery tasks on the application's job queue (``callbacks.deliver_due``,
+enqueued after a verdict commits, and ``callbacks.sweep`` every minute: expiry events and due retries),
+the eraser the retention purge and deletions call, and the ``callback`` CLI group. The transport is
+``safe_http.PinnedTransport`` unless ``svc.extras["callback_transport"]`` is given; the DNS resolver
+can be replaced through ``svc.extras["callback_resolver"]`` (tests).
+"""
+from __future__ import annotations
+
+import json
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+from huey import crontab
+
+from ..services import Services
+
+TASKS = "callback_tasks"
+callback_cli = AppGroup("callback", help="Result callbacks to merchants' servers.")
+
+
+def transport(svc: Services):
+    from .safe_http import PinnedTransport, system_resolver
+
+    given = svc.extras.get("callback_transport")
+    if given is not None:
+        return given
+    s = svc.settings
+    return PinnedTransport(production=s.is_production, allow=s.callback_allow_networks,
+                           timeout_s=s.callback_timeout_s,
+                           resolver=svc.extras.get("callback_resolver", system_resolver))
+
+
+def send_due(svc: Services) -> dict[str, int]:
+    """Try every due delivery once; counts of what happened."""
+    from .deliveries import deliver, due
+
+    outcomes: dict[str, int] = {}
+    for delivery_id in due(svc.clock.now()):
+        outcome = deliver(delivery_id, now=svc.clock.now(), transport=transport(svc), sealer=svc.sealer)
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes
+
+
+def nudge(svc: Services) -> None:
+    """A session may just have ended: send its callback now rather than at the next sweep. Call after
+    the verdict's transaction committed (the task may run at once, in this thread, in tests)."""
+    tasks = svc.extras.get(TASKS)
+    if tasks is not None:
+        tasks["deliver_due"]()
+
+
+def init_app(app: Flask, svc: Services) -> None:
+    from . import deliveries, models  # noqa: F401  (registers the table)
+
+    queue = svc.extras["jobs"]
+
+    @queue.task("callbacks.deliver_due")
+    def deliver_due_task() -> dict:
+        return send_due(svc)
+
+    def sweep() -> dict:
+        expired = deliveries.record_expired(svc.clock.now())
+        return {"expired_events": expired, **send_due(svc)}
+
+    queue.periodic("callbacks.sweep", crontab(minute="*"))(sweep)
+    svc.extras[TASKS] = {"deliver_due": deliver_due_task, "sweep": sweep}
+    svc.extras.setdefault("session_erasers", []).append(deliveries.erase)
+    app.cli.add_command(callback_cli)
+
+
+@callback_cli.command("list")
+@click.option("--merchant", "merchant_id", type=int, required=True)
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
+def list_command(merchant_id: int, limit: int):
+    """The merchant's latest deliveries (status, attempts, latency), newest first."""
+    from .. import db
+    from .views import delivery_view
+    from .models import CallbackDelivery
+
+    with db.database.connection_context():
+        rows = (CallbackDelivery.select().where(CallbackDelivery.merchant == merchant_id)
+                .order_by(CallbackDelivery.id.desc()).limit(limit))
+        click.echo(json.dumps([delivery_view(d) for d in rows], ensure_ascii=False))
+
+
+@callback_cli.command("resend")
+@click.argument("delivery_id", type=int)
+@click.option("--merchant", "merchant_id", type=int, required=True)
+def resend_command(delivery_id: int, merchant_id: int):
+    """Send one delivery again now (another 24 h of retries)."""
+    from flask import current_app
+
+    from .. import db
+    from ..services import EXTENSION_KEY
+    from .deliveries import resend
+    from .views import delivery_view
+
+    svc = current_app.extensions[EXTENSION_KEY]
+    with db.database.connection_context():
+        if resend(merchant_id, delivery_id, svc.clock.now()) is None:
+            raise click.ClickException(f"merchant {merchant_id} has no callback delivery {delivery_id}")
+        outcomes = send_due(svc)
+        from .models import CallbackDelivery
+        click.echo(json.dumps({"sent": outcomes, "delivery": delivery_view(CallbackDelivery.get_by_id(delivery_id))},
+                              ensure_ascii=False))
+
+
+@callback_cli.command("sweep")
+def sweep_command():
+    """Expiry events and due retries now (also runs every minute in the worker)."""
+    from flask import current_app
+
+    from .. import db
+    from ..services import EXTENSION_KEY
+
+    svc = current_app.extensions[EXTENSION_KEY]
+    with db.database.connection_context():
+        click.echo(json.dumps(svc.extras[TASKS]["sweep"]()))

@@ -48,7 +48,7 @@ def purge_command():
 
     svc = current_app.extensions[EXTENSION_KEY]
     with db.database.connection_context():
-        click.echo(json.dumps(purge_expired(svc.clock.now())))
+        click.echo(json.dumps(purge_expired(svc.clock.now(), erasers=svc.extras.get("session_erasers", ()))))
 
 
 @verification_cli.command("sweep")

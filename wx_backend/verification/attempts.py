@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from .. import db
 from ..billing import ledger
+from ..callbacks import deliveries as callback_events
 from ..clock import Clock, utc_naive
 from ..crypto import Sealer
 from ..errors import Refused, ServiceError
@@ -105,7 +106,9 @@ def record_verdict(attempt: Attempt, verdict: Verdict, *, sealer: Sealer, clock:
         ).where((Attempt.id == attempt.id) & (Attempt.state == PENDING)).execute()
         if not written:
             return False
-        sessions.settle(session, verdict.success, now)
+        ended = sessions.settle(session, verdict.success, now)
+        if ended:      # the merchant's result callback, in the verdict's transaction (sent after commit)
+            callback_events.record_event(session.id, ended, now)
         ledger.charge(session.merchant_id, PRODUCT, f"{session.biz_token}:{attempt.seq}", result.tencent,
                       masked, now=now, action="DetectAuth")
     log.info("attempt verdict session=%s seq=%s code=%s", session.id, attempt.seq, result.tencent)

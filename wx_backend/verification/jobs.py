@@ -123,6 +123,8 @@ def _run_claimed(job: VideoJob, attempt: Attempt, session: VerificationSession, 
     with db.database.atomic():
         attempts.record_verdict(attempt, verdict, sealer=sealer, clock=clock)
         _finish(job, "", clock.now())
+    from .. import callbacks
+    callbacks.nudge(svc)
     return "done"
 
 
@@ -188,6 +190,6 @@ def register(queue, svc) -> dict:
 
     queue.every(max(1.0, svc.settings.job_lease_s / 4), sweep)
     queue.periodic("verification.purge", crontab(minute="17"))(
-        lambda: purge.purge_expired(svc.clock.now()))
+        lambda: purge.purge_expired(svc.clock.now(), erasers=svc.extras.get("session_erasers", ())))
     queue.on_worker_start(sweep)
     return {"process_video": process_video_task, "sweep": sweep}

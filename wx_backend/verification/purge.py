@@ -16,7 +16,9 @@ from .models import PURGED, Attempt, Challenge, VerificationSession, VideoJob
 log = logging.getLogger(__name__)
 
 
-def purge_expired(now: dt.datetime, batch: int = 500) -> dict:
+def purge_expired(now: dt.datetime, batch: int = 500, erasers=()) -> dict:
+    """``erasers``: other features' ``fn(session_ids)`` deleting their rows of those sessions (the
+    result callbacks' log)."""
     now = utc_naive(now)
     sessions = 0
     while True:
@@ -30,6 +32,8 @@ def purge_expired(now: dt.datetime, batch: int = 500) -> dict:
             VideoJob.delete().where(VideoJob.attempt.in_(attempt_ids)).execute()
             Attempt.delete().where(Attempt.session.in_(ids)).execute()
             Challenge.delete().where(Challenge.session.in_(ids)).execute()
+            for erase in erasers:
+                erase(ids)
             VerificationSession.update(
                 state=PURGED, id_card_sealed=None, name_sealed=None, ref_image_sealed=None,
                 extra="", redirect_url="", user_digest=None,

@@ -259,14 +259,17 @@ def release_attempt(session: VerificationSession) -> None:
         (VerificationSession.id == session.id) & (VerificationSession.attempts_used > 0)).execute()
 
 
-def settle(session: VerificationSession, success: bool, now: dt.datetime) -> None:
-    """After a verdict: a success finishes the session; a third counted failure exhausts it."""
+def settle(session: VerificationSession, success: bool, now: dt.datetime) -> str | None:
+    """After a verdict: a success finishes the session; a third counted failure exhausts it.
+    Returns the state the session ended in now (FINISHED / EXHAUSTED), None when it goes on."""
     if success:
-        VerificationSession.update(state=FINISHED, finished_at=now).where(
+        ended = VerificationSession.update(state=FINISHED, finished_at=now).where(
             (VerificationSession.id == session.id) & (VerificationSession.state == OPEN)).execute()
-    else:
-        # Exhausted only when three verdicts exist: a pending video attempt may still succeed.
-        done = Attempt.select().where((Attempt.session == session.id) & (Attempt.state == DONE))
-        if done.count() >= MAX_ATTEMPTS:
-            VerificationSession.update(state=EXHAUSTED, finished_at=now).where(
-                (VerificationSession.id == session.id) & (VerificationSession.state == OPEN)).execute()
+        return FINISHED if ended else None
+    # Exhausted only when three verdicts exist: a pending video attempt may still succeed.
+    done = Attempt.select().where((Attempt.session == session.id) & (Attempt.state == DONE))
+    if done.count() >= MAX_ATTEMPTS:
+        ended = VerificationSession.update(state=EXHAUSTED, finished_at=now).where(
+            (VerificationSession.id == session.id) & (VerificationSession.state == OPEN)).execute()
+        return EXHAUSTED if ended else None
+    return None

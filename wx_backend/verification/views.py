@@ -16,6 +16,7 @@ import functools
 
 from flask import Blueprint, jsonify, request
 
+from .. import callbacks
 from ..errors import BadRequest, Refused
 from ..result_codes import lookup
 from ..services import services
@@ -94,6 +95,7 @@ def frames(biz_token: str):
     evaluate = functools.partial(evaluate_frames, svc, session, issued.payload, upload.frames, upload.audio)
     result = attempts.run_frames_attempt(session, digest, issued, evaluate, sealer=svc.sealer, clock=svc.clock)
     del upload, evaluate  # no frame outlives the verdict
+    callbacks.nudge(svc)
     return jsonify(_outcome_body(session, result))
 
 

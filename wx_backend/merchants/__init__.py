@@ -25,7 +25,8 @@ def init_app(app: Flask, svc: Services) -> None:
     _warn_about_the_calendar(svc)
     from .cli import register_cli
     from .console_merchant import bp as merchant_bp
-    from . import console_callbacks, console_rules, console_usage  # noqa: F401  (their views join the console)
+    from . import (console_callbacks, console_rules, console_sessions,  # noqa: F401  (their views join
+                   console_usage)                                      # the merchant console)
     from .console_review import bp as review_bp
     app.register_blueprint(merchant_bp)
     app.register_blueprint(review_bp)

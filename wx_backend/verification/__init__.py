@@ -62,3 +62,25 @@ def sweep_command():
     svc = current_app.extensions[EXTENSION_KEY]
     with db.database.connection_context():
         click.echo(json.dumps({"requeued": svc.verification_tasks["sweep"]()}))
+
+
+@verification_cli.command("delete")
+@click.argument("biz_token")
+@click.option("--merchant", "merchant_id", type=int, required=True, help="the BizToken's merchant")
+def delete_command(biz_token: str, merchant_id: int):
+    """Delete one BizToken's personal data now (a user's request); a tombstone stays."""
+    from flask import current_app
+
+    from .. import db
+    from ..errors import ServiceError
+    from ..services import EXTENSION_KEY
+    from .purge import delete_session
+
+    svc = current_app.extensions[EXTENSION_KEY]
+    with db.database.connection_context():
+        try:
+            done = delete_session(merchant_id, biz_token, svc.clock.now(), via="cli",
+                                  erasers=svc.extras.get("session_erasers", ()))
+        except ServiceError as exc:
+            raise click.ClickException(f"{exc.result.tencent}: {exc.message}") from None
+    click.echo(json.dumps({"biz_token": done.biz_token, "deleted": done.deleted}))

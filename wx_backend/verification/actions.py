@@ -1,4 +1,5 @@
-"""Cloud API actions of verification sessions: DetectAuth and GetDetectInfoEnhanced.
+"""Cloud API actions of verification sessions: DetectAuth, GetDetectInfoEnhanced and DeleteDetectInfo
+(ours: the merchant deletes one BizToken's data before the retention purge).
 
 Both are registered with ``product=None``: creating or reading a session costs nothing; each
 attempt's verdict is charged by the session itself (key BizToken:seq), see attempts.record_verdict.
@@ -7,8 +8,8 @@ from __future__ import annotations
 
 from ..api.registry import ActionContext, action
 from ..billing import ledger
-from ..errors import Refused
-from . import results, sessions
+from ..errors import BadRequest, Refused
+from . import purge, results, sessions
 from .attempts import PRODUCT
 
 
@@ -18,7 +19,7 @@ def detect_auth(ctx: ActionContext, params: dict) -> dict:
     if not ledger.has_quota(ctx.merchant.id, PRODUCT, ctx.clock.now()):
         raise Refused("UnauthorizedOperation.Arrears")
     created = sessions.create_session(ctx.merchant, request, settings=ctx.settings, clock=ctx.clock,
-                                      sealer=ctx.services.sealer)
+                                      sealer=ctx.services.sealer, request_id=ctx.request_id)
     return {"Url": created.url, "BizToken": created.biz_token}
 
 
@@ -26,3 +27,14 @@ def detect_auth(ctx: ActionContext, params: dict) -> dict:
 def get_detect_info_enhanced(ctx: ActionContext, params: dict) -> dict:
     request = results.DetectInfoRequest.from_params(params)
     return results.detect_info(ctx.merchant, request, sealer=ctx.services.sealer, clock=ctx.clock)
+
+
+@action("DeleteDetectInfo", product=None)
+def delete_detect_info(ctx: ActionContext, params: dict) -> dict:
+    """{"BizToken"} -> {"BizToken", "Deleted"}: Deleted is false when it had been purged or deleted."""
+    token = params.get("BizToken")
+    if not isinstance(token, str) or not token:
+        raise BadRequest("MissingParameter", "缺少参数 BizToken")
+    done = purge.delete_session(ctx.merchant.id, token, ctx.clock.now(), via="api",
+                                erasers=ctx.services.extras.get("session_erasers", ()))
+    return {"BizToken": done.biz_token, "Deleted": done.deleted}

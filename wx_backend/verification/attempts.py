@@ -6,7 +6,9 @@ attempt that could not be evaluated is voided (it does not count, nothing is cha
 """
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import json
 import logging
 from dataclasses import dataclass
 
@@ -27,6 +29,8 @@ log = logging.getLogger(__name__)
 PRODUCT = "live_verification"
 # Failed attempts one WeChat user may make across sessions in a window (DESIGN §10).
 FAILURE_LIMIT, FAILURE_WINDOW_S = 5, 180
+# Frames of a capture kept for the merchant: BestFrame and up to two more (BestFrames).
+MAX_BEST_FRAMES = 3
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,7 @@ class Verdict:
     sim: float | None = None
     liveness_score: float | None = None
     best_frame_jpeg: bytes | None = None
+    more_frames_jpeg: tuple[bytes, ...] = ()     # the capture's next best frames (BestFrames), <= 2
 
     @property
     def success(self) -> bool:
@@ -51,6 +56,19 @@ class AttemptOutcome:
     code: str
     finished: bool            # the session accepts no more attempts
     attempts_left: int
+
+
+def seal_frames(sealer: Sealer, frames: tuple[bytes, ...]) -> bytes | None:
+    """JPEGs sealed as one value (a JSON list of base64), or None when there are none."""
+    if not frames:
+        return None
+    return sealer.seal(json.dumps([base64.b64encode(f).decode("ascii") for f in frames]).encode("ascii"))
+
+
+def open_frames(sealer: Sealer, sealed: bytes | None) -> list[bytes]:
+    if sealed is None:
+        return []
+    return [base64.b64decode(f) for f in json.loads(sealer.open(sealed))]
 
 
 def check_failure_rate(user_digest: str, clock: Clock) -> None:
@@ -102,6 +120,7 @@ def record_verdict(attempt: Attempt, verdict: Verdict, *, sealer: Sealer, clock:
             compare_code=lookup(verdict.compare_code).tencent if verdict.compare_code else "",
             sim=verdict.sim, liveness_score=verdict.liveness_score,
             best_frame_sealed=sealer.seal(verdict.best_frame_jpeg) if verdict.best_frame_jpeg else None,
+            more_frames_sealed=seal_frames(sealer, verdict.more_frames_jpeg),
             is_need_charge=result.billable, finished_at=now,
         ).where((Attempt.id == attempt.id) & (Attempt.state == PENDING)).execute()
         if not written:
@@ -110,7 +129,8 @@ def record_verdict(attempt: Attempt, verdict: Verdict, *, sealer: Sealer, clock:
         if ended:      # the merchant's result callback, in the verdict's transaction (sent after commit)
             callback_events.record_event(session.id, ended, now)
         ledger.charge(session.merchant_id, PRODUCT, f"{session.biz_token}:{attempt.seq}", result.tencent,
-                      masked, now=now, action="DetectAuth")
+                      masked, now=now, action="DetectAuth",
+                      request_id=f"{session.request_id}:{attempt.seq}" if session.request_id else "")
     log.info("attempt verdict session=%s seq=%s code=%s", session.id, attempt.seq, result.tencent)
     return True
 

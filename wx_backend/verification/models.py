@@ -52,6 +52,9 @@ class VerificationSession(BaseModel):
     expires_at = peewee.DateTimeField()                # the user may verify until then (7,200 s)
     finished_at = peewee.DateTimeField(null=True)
     purge_after = peewee.DateTimeField(index=True)     # the merchant may pull the result until then
+    request_id = peewee.CharField(max_length=64, default="")   # DetectAuth's RequestId (its usage records)
+    deleted_at = peewee.DateTimeField(null=True)        # the merchant deleted it before the purge
+    deleted_via = peewee.CharField(max_length=16, default="")   # console | cli | api
 
 
 class Attempt(BaseModel):
@@ -65,6 +68,9 @@ class Attempt(BaseModel):
     sim = peewee.FloatField(null=True)
     liveness_score = peewee.FloatField(null=True)
     best_frame_sealed = peewee.BlobField(null=True)    # JPEG, sealed; purged with the session
+    # The capture's next best frames (up to 2; with best_frame: GetDetectInfoEnhanced's BestFrames),
+    # a sealed JSON list of base64 JPEGs; purged and deleted with the session like best_frame.
+    more_frames_sealed = peewee.BlobField(null=True)
     is_need_charge = peewee.BooleanField(default=False)
     user_digest = peewee.CharField(max_length=64, null=True, index=True)
     created_at = peewee.DateTimeField(index=True)

@@ -15,11 +15,13 @@ from ..clock import Clock, utc_naive
 from ..crypto import Sealer
 from ..errors import BadRequest, NotFound, Refused
 from ..result_codes import lookup
+from .attempts import MAX_BEST_FRAMES, open_frames
 from .models import DONE, PENDING, PURGED, Attempt, VerificationSession
 
 # DetectInfoText.LivenessMode: 1 digit, 2 action, 3 silent, 4 light (一闪).
 LIVENESS_MODE_NUMBER = {"lip": 1, "action": 2, "silent": 3, "light": 4}
 INFO_ALL, INFO_TEXT, INFO_ID_CARD, INFO_BEST_FRAME, INFO_VIDEO = "0", "1", "2", "3", "4"
+PURGED_MESSAGE = "结果已删除（超过保存期限或商户已删除）"
 
 
 @dataclass(frozen=True)
@@ -27,7 +29,7 @@ class DetectInfoRequest:
     biz_token: str
     rule_id: str
     info_type: str = INFO_ALL
-    best_frames_count: int = 0
+    best_frames_count: int | None = None    # None (not sent): all that are kept, at most MAX_BEST_FRAMES
 
     @classmethod
     def from_params(cls, params: dict) -> "DetectInfoRequest":
@@ -40,8 +42,8 @@ class DetectInfoRequest:
         info = str(info) if info is not None else INFO_ALL
         if not info or any(c not in "01234" for c in info):
             raise BadRequest("InvalidParameterValue", "InfoType 取值为 0-4")
-        count = params.get("BestFramesCount", 0)
-        if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= 10:
+        count = params.get("BestFramesCount")
+        if count is not None and (not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= 10):
             raise BadRequest("InvalidParameterValue", "BestFramesCount 取值为 0-10")
         return cls(token, rule, info, count)
 
@@ -84,7 +86,8 @@ def detect_info(merchant, request: DetectInfoRequest, *, sealer: Sealer, clock: 
     if session is None or session.merchant_id != merchant.id or session.rule_id != request.rule_id:
         raise NotFound("BizTokenIllegal")
     if session.state == PURGED:
-        raise Refused("BizTokenExpired", "结果已超过保存期限并已删除")
+        # Past retention or deleted on request: one answer, the data is gone either way.
+        raise Refused("BizTokenExpired", PURGED_MESSAGE)
     now = utc_naive(clock.now())
     id_card = sealer.open_text(session.id_card_sealed) if session.id_card_sealed else None
     name = sealer.open_text(session.name_sealed) if session.name_sealed else None
@@ -115,13 +118,20 @@ def detect_info(merchant, request: DetectInfoRequest, *, sealer: Sealer, clock: 
     if request.info_type in (INFO_ALL, INFO_TEXT):
         body["Text"] = text
     if request.info_type in (INFO_ALL, INFO_BEST_FRAME):
-        # One best frame per attempt is kept (DESIGN §10: only what the merchant needs), so
-        # BestFrames, the capture's further frames, is always empty whatever BestFramesCount asks.
-        if final is not None and final.best_frame_sealed is not None:
-            best = base64.b64encode(sealer.open(final.best_frame_sealed)).decode("ascii")
-            body["BestFrame"] = {"BestFrame": best, "BestFrames": []}
-        else:
-            body["BestFrame"] = {"BestFrame": None, "BestFrames": []}
+        body["BestFrame"] = _best_frames(final, request.best_frames_count, sealer)
     # InfoType 2 (ID card OCR) and 4 (video) have nothing: no ID card is captured, and by design no
     # video is kept after its verdict.
     return body
+
+
+def _best_frames(final: Attempt | None, count: int | None, sealer: Sealer) -> dict:
+    """DetectInfoBestFrame of the deciding attempt: BestFrame, and BestFrames = the capture's best
+    frames ranked by quality (the first is BestFrame), at most MAX_BEST_FRAMES (DESIGN §10: only what
+    the merchant needs is kept) and at most BestFramesCount when it is sent."""
+    if final is None or final.best_frame_sealed is None:
+        return {"BestFrame": None, "BestFrames": []}
+    best = sealer.open(final.best_frame_sealed)
+    frames = [best] + open_frames(sealer, final.more_frames_sealed)
+    limit = MAX_BEST_FRAMES if count is None else min(count, MAX_BEST_FRAMES)
+    encoded = [base64.b64encode(f).decode("ascii") for f in frames[:limit]]
+    return {"BestFrame": base64.b64encode(best).decode("ascii"), "BestFrames": encoded}

@@ -103,7 +103,7 @@ def _reference_image(image_base64: str, settings: Settings) -> bytes:
 
 
 def create_session(merchant, request: DetectAuthRequest, *, settings: Settings, clock: Clock,
-                   sealer: Sealer) -> NewSession:
+                   sealer: Sealer, request_id: str = "") -> NewSession:
     """DetectAuth: check the rule and the identity, store the session, return BizToken and Url."""
     rule = Rule.get_or_none((Rule.rule_id == request.rule_id) & (Rule.merchant == merchant))
     if rule is None:
@@ -149,7 +149,7 @@ def create_session(merchant, request: DetectAuthRequest, *, settings: Settings, 
         id_card_sealed=sealer.seal_text(request.id_card) if request.id_card else None,
         name_sealed=sealer.seal_text(request.name) if request.name else None,
         ref_image_sealed=sealer.seal(ref_image) if ref_image is not None else None,
-        redirect_url=request.redirect_url, extra=request.extra, created_at=now,
+        redirect_url=request.redirect_url, extra=request.extra, created_at=now, request_id=request_id,
         expires_at=now + dt.timedelta(seconds=TOKEN_TTL_S),
         purge_after=now + dt.timedelta(days=settings.result_retention_days))
     log.info("session created merchant=%s channel=%s mode=%s", merchant.id, rule.channel,

@@ -25,7 +25,7 @@ from ..registry import REGISTRY
 from ..registry import photo_verify
 from ..registry.store import today
 from ..result_codes import lookup
-from .attempts import Verdict
+from .attempts import MAX_BEST_FRAMES, Verdict
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,7 @@ def evaluate(svc, session, payload: dict, frames: list[Frame], audio: Audio | No
             code = lookup("LivessBestFrameError").tencent
             return Verdict(code=code, live_code=code, liveness_score=live.score)
         best_jpeg = _jpeg(best)
+        more_jpegs = tuple(_jpeg(frames[b.index].image_rgb) for b in live.best_frames[1:MAX_BEST_FRAMES])
         try:
             reference = _reference(svc, session, engine)
         except photo_verify.Rejected as verdict:
@@ -75,7 +76,7 @@ def evaluate(svc, session, payload: dict, frames: list[Frame], audio: Audio | No
                 raise ServiceError(verdict.result) from None
             return Verdict(code=verdict.result.tencent, live_code=live_code,
                            compare_code=verdict.result.tencent, liveness_score=live.score,
-                           best_frame_jpeg=best_jpeg)
+                           best_frame_jpeg=best_jpeg, more_frames_jpeg=more_jpegs)
         compared = photo_verify.compare(engine, photo_verify.Probe(best, analysis), reference)
     except MediaError as exc:
         log.info("capture could not be used: %s", exc.code)
@@ -88,7 +89,7 @@ def evaluate(svc, session, payload: dict, frames: list[Frame], audio: Audio | No
         raise ServiceError(compared.result)
     return Verdict(code=compared.result.tencent, live_code=live_code,
                    compare_code=compared.result.tencent, sim=compared.sim,
-                   liveness_score=live.score, best_frame_jpeg=best_jpeg)
+                   liveness_score=live.score, best_frame_jpeg=best_jpeg, more_frames_jpeg=more_jpegs)
 
 
 def evaluate_frames(svc, session, payload: dict, frames: list[Frame], audio: Audio | None) -> Verdict:

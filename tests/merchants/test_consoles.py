@@ -31,6 +31,19 @@ def login(client, path, username, password):
                                              "password": password})
 
 
+def signed_in_merchant(app, merchant_id: int, username: str):
+    """A test client signed in to the merchant console as a new login of ``merchant_id``."""
+    from wx_backend import db
+    from wx_backend.merchants.models import MerchantUser
+
+    with db.database.connection_context():
+        MerchantUser.create(merchant=merchant_id, username=username,
+                            password_hash=generate_password_hash("merchant-pass-1"))
+    c = app.test_client()
+    assert login(c, "/merchant", username, "merchant-pass-1").status_code == 302
+    return c
+
+
 @pytest.fixture
 def reviewer_client(app, app_ctx):
     Reviewer.create(username="rev1", password_hash=generate_password_hash("reviewer-pass"))

@@ -174,14 +174,8 @@ def test_receiver_down_first_gets_the_signed_result_after_back_off(server, svc, 
         assert receiver.got[0][0]["X-Wxf-Nonce"] != headers["X-Wxf-Nonce"]
 
         # The console shows the delivery (state, tries, status, latency) and re-sends it.
-        from wx_backend.merchants.models import MerchantUser
-        from werkzeug.security import generate_password_hash
-        with db.database.connection_context():
-            MerchantUser.create(merchant=merchant.id, username="cb-user",
-                                password_hash=generate_password_hash("cb-password-1"))
-        from ..merchants.test_consoles import csrf, login
-        c = vapp.test_client()
-        assert login(c, "/merchant", "cb-user", "cb-password-1").status_code == 302
+        from ..merchants.test_consoles import csrf, signed_in_merchant
+        c = signed_in_merchant(vapp, merchant.id, "cb-user")
         page = c.get("/merchant/callbacks").get_data(as_text=True)
         row = re.search(rf'id="delivery-{d.id}".*?</tr>', page, re.S).group(0)
         assert "已送达" in row and '<td class="attempts">3</td>' in row and '<td class="status">200</td>' in row

@@ -9,22 +9,18 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 
 import cv2
 import numpy as np
-import peewee
 import pytest
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 from tencentcloud.faceid.v20180301 import models as m
-from werkzeug.security import generate_password_hash
 
 from faceengine.liveness.challenge import LightChallenge
 from wx_backend import db
 from wx_backend.billing.models import UsageRecord
 from wx_backend.callbacks.models import CallbackDelivery
 from wx_backend.crypto import SealError
-from wx_backend.merchants.models import MerchantUser
 from wx_backend.registry.idcard import mask_id_number
 from wx_backend.verification import attempts, purge
 from wx_backend.verification.models import Attempt, Challenge, VerificationSession, VideoJob
@@ -103,12 +99,8 @@ def delete_via(way: str, svc, vapp, client, merchant, token) -> None:
         out = vapp.test_cli_runner().invoke(args=["verification", "delete", token, "--merchant", str(merchant.id)])
         assert out.exit_code == 0 and json.loads(out.output) == {"biz_token": token, "deleted": True}, out.output
     else:
-        from ..merchants.test_consoles import csrf, login
-        with db.database.connection_context():
-            MerchantUser.create(merchant=merchant.id, username="deleter",
-                                password_hash=generate_password_hash("deleter-pass-1"))
-        c = vapp.test_client()
-        assert login(c, "/merchant", "deleter", "deleter-pass-1").status_code == 302
+        from ..merchants.test_consoles import csrf, signed_in_merchant
+        c = signed_in_merchant(vapp, merchant.id, "deleter")
         page = c.get("/merchant/sessions").get_data(as_text=True)
         assert token in page and ID_NUMBER not in page and NAME not in page
         resp = c.post("/merchant/sessions/delete", data={"csrf_token": csrf(c, "/merchant/sessions"),

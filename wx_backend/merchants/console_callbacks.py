@@ -9,7 +9,7 @@ from ..callbacks import deliveries
 from ..callbacks.models import CallbackDelivery
 from ..callbacks.views import STATE_NAMES
 from ..services import services
-from .console_merchant import bp, merchant_required
+from .console_merchant import bp, merchant_required, own_latest
 from .models import MerchantUser
 
 PAGE = 100
@@ -18,9 +18,8 @@ PAGE = 100
 @bp.get("/callbacks")
 @merchant_required
 def callbacks_log(user: MerchantUser):
-    rows = list(CallbackDelivery.select().where(CallbackDelivery.merchant == user.merchant_id)
-                .order_by(CallbackDelivery.id.desc()).limit(PAGE))
-    return render_template("merchants/callbacks.html", m=user.merchant, rows=rows, state_names=STATE_NAMES)
+    return render_template("merchants/callbacks.html", m=user.merchant, rows=own_latest(CallbackDelivery, user, PAGE),
+                           state_names=STATE_NAMES)
 
 
 @bp.post("/callbacks/<int:delivery_id>/resend")

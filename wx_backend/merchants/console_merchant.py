@@ -47,6 +47,11 @@ def merchant_required(view):
     return wrapped
 
 
+def own_latest(model, user: MerchantUser, limit: int) -> list:
+    """The signed-in merchant's latest rows of ``model`` (which has a ``merchant`` field), newest first."""
+    return list(model.select().where(model.merchant == user.merchant_id).order_by(model.id.desc()).limit(limit))
+
+
 def _sign_in(user: MerchantUser) -> None:
     session.clear()       # no fixation: a fresh session (and CSRF token) per login
     session[SESSION_USER] = user.id

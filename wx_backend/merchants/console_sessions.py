@@ -8,7 +8,7 @@ from ..errors import ServiceError
 from ..services import services
 from ..verification.models import VerificationSession
 from ..verification.purge import delete_session
-from .console_merchant import bp, merchant_required
+from .console_merchant import bp, merchant_required, own_latest
 from .models import MerchantUser
 
 PAGE = 50
@@ -18,9 +18,8 @@ STATE_NAMES = {"open": "进行中", "finished": "已通过", "exhausted": "未�
 @bp.get("/sessions")
 @merchant_required
 def sessions_list(user: MerchantUser):
-    rows = list(VerificationSession.select().where(VerificationSession.merchant == user.merchant_id)
-                .order_by(VerificationSession.id.desc()).limit(PAGE))
-    return render_template("merchants/sessions.html", m=user.merchant, rows=rows, state_names=STATE_NAMES)
+    return render_template("merchants/sessions.html", m=user.merchant,
+                           rows=own_latest(VerificationSession, user, PAGE), state_names=STATE_NAMES)
 
 
 @bp.post("/sessions/delete")

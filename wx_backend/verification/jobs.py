@@ -19,7 +19,7 @@ from pathlib import Path
 import peewee
 from huey import crontab
 
-from .. import db
+from .. import callbacks, db
 from ..clock import utc_naive
 from ..crypto import SealError
 from ..errors import ServiceError
@@ -123,8 +123,7 @@ def _run_claimed(job: VideoJob, attempt: Attempt, session: VerificationSession, 
     with db.database.atomic():
         attempts.record_verdict(attempt, verdict, sealer=sealer, clock=clock)
         _finish(job, "", clock.now())
-    from .. import callbacks
-    callbacks.nudge(svc)
+    callbacks.nudge(svc)           # after the commit: the session may have ended
     return "done"
 
 

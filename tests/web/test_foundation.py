@@ -75,6 +75,25 @@ def test_result_code_table_is_pinned():
     assert len({c.saas for c in codes.values()}) == len(codes)
 
 
+@pytest.mark.parametrize("code, kind", [
+    ("Success", "verdict"), ("FailedOperation.CompareLowSimilarity", "verdict"),
+    ("FailedOperation.LipMoveSmall", "verdict"), ("FailedOperation.IdNoExistSystem", "verdict"),
+    ("FailedOperation.ImageDecodeFailed", "bad_input"), ("FailedOperation.LipVideoInvalid", "bad_input"),
+    ("FailedOperation.ImageSizeTooLarge", "bad_input"), ("MissingParameter", "bad_input"),
+    ("RequestLimitExceeded", "refused"), ("UnauthorizedOperation.Arrears", "refused"),
+    ("FailedOperation.ChallengeExpired", "refused"), ("FailedOperation.LivessSystemError", "system"),
+    ("FailedOperation.CompareSystemError", "system"), ("InternalError", "system"),
+])
+def test_result_code_kinds_are_pinned(code, kind):
+    assert result_codes.lookup(code).kind.value == kind
+
+
+def test_result_code_kind_agrees_with_http_status():
+    for c in result_codes.all_codes():
+        assert c.is_system == (c.http_status >= 500), c.tencent
+        assert (c.kind is result_codes.Kind.VERDICT) == (c.http_status == 200), c.tencent
+
+
 def test_app_module_imports_cleanly_in_a_fresh_process(tmp_path):
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "PATH": "/usr/bin:/bin"}
     out = subprocess.run([sys.executable, "-c", "import app; print(app.app.name)"], cwd=ROOT,

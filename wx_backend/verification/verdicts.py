@@ -72,7 +72,7 @@ def evaluate(svc, session, payload: dict, frames: list[Frame], audio: Audio | No
         try:
             reference = _reference(svc, session, engine)
         except photo_verify.Rejected as verdict:
-            if verdict.result.http_status >= 500:
+            if verdict.result.is_system:
                 raise ServiceError(verdict.result) from None
             return Verdict(code=verdict.result.tencent, live_code=live_code,
                            compare_code=verdict.result.tencent, liveness_score=live.score,
@@ -85,7 +85,7 @@ def evaluate(svc, session, payload: dict, frames: list[Frame], audio: Audio | No
     except (EngineUnavailable, FaceEngineError, RuntimeError) as exc:
         log.error("liveness/compare could not evaluate: %s", type(exc).__name__)
         raise ServiceError("LivessSystemError") from None
-    if compared.result.http_status >= 500:
+    if compared.result.is_system:
         raise ServiceError(compared.result)
     return Verdict(code=compared.result.tencent, live_code=live_code,
                    compare_code=compared.result.tencent, sim=compared.sim,

@@ -1,13 +1,17 @@
 """Read a recorded capture: video (PyAV), a folder of ``<timestamp_ms>.jpg`` frames, and audio.
 
-Audio comes out as float32 mono at 16 kHz in -1..1. PyAV and OpenCV errors become MediaError.
+Videos and WAV files are read from a path, from bytes or from a binary stream: a service reads an
+upload from memory and never writes it to disk in clear. Audio comes out as float32 mono at 16 kHz
+in -1..1. PyAV and OpenCV errors become MediaError.
 """
 from __future__ import annotations
 
+import io
 import logging
 import wave
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO, Union
 
 import cv2
 import numpy as np
@@ -18,6 +22,19 @@ from .types import Frame
 log = logging.getLogger(__name__)
 
 AUDIO_RATE = 16000
+
+# A file on disk, its whole content, or a readable and seekable binary stream.
+Source = Union[Path, str, bytes, bytearray, memoryview, BinaryIO]
+
+
+def _opened(source: Source):
+    """What PyAV and ``wave`` open: a path string or a seekable stream."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return io.BytesIO(source)
+    if isinstance(source, (str, Path)):
+        return str(source)
+    source.seek(0)
+    return source
 
 
 @dataclass(frozen=True)
@@ -54,14 +71,14 @@ def read_frame_folder(folder: Path, max_frames: int = 600) -> list[Frame]:
     return frames
 
 
-def read_video(path: Path, max_fps: float = 15.0, max_frames: int = 600) -> list[Frame]:
+def read_video(source: Source, max_fps: float = 15.0, max_frames: int = 600) -> list[Frame]:
     """Frames of a video's first video stream, time from the stream's first frame, thinned to
     at most ``max_fps`` (the checks are designed for ~15 fps; more only costs time)."""
     import av
 
     frames: list[Frame] = []
     try:
-        with av.open(str(path)) as container:
+        with av.open(_opened(source)) as container:
             if not container.streams.video:
                 raise MediaError("no video stream", "CaptureNoVideo")
             stream = container.streams.video[0]
@@ -85,6 +102,21 @@ def read_video(path: Path, max_fps: float = 15.0, max_frames: int = 600) -> list
     return frames
 
 
+def probe_video(source: Source) -> None:
+    """Cheap check of an upload: a video stream with at least one decodable frame; MediaError else."""
+    import av
+
+    try:
+        with av.open(_opened(source)) as container:
+            if not container.streams.video:
+                raise MediaError("no video stream", "CaptureNoVideo")
+            for _frame in container.decode(container.streams.video[0]):
+                return
+    except (av.error.FFmpegError, ValueError, IndexError) as exc:
+        raise MediaError(f"cannot decode video: {type(exc).__name__}", "CaptureDecodeFailed") from exc
+    raise MediaError("video has no decodable frame", "CaptureEmpty")
+
+
 def _resample(x: np.ndarray, rate: int) -> np.ndarray:
     if rate == AUDIO_RATE:
         return x.astype(np.float32)
@@ -95,10 +127,10 @@ def _resample(x: np.ndarray, rate: int) -> np.ndarray:
     return resample_poly(x, AUDIO_RATE // k, rate // k).astype(np.float32)
 
 
-def read_wav(path: Path) -> Audio:
+def read_wav(source: Source) -> Audio:
     """16-bit PCM WAV (any rate, any channel count) as 16 kHz mono."""
     try:
-        with wave.open(str(path), "rb") as w:
+        with wave.open(_opened(source), "rb") as w:
             ch, width, rate, n = w.getnchannels(), w.getsampwidth(), w.getframerate(), w.getnframes()
             raw = w.readframes(n)
     except (wave.Error, EOFError) as exc:
@@ -110,14 +142,14 @@ def read_wav(path: Path) -> Audio:
     return Audio(_resample(x, rate))
 
 
-def read_video_audio(path: Path) -> Audio | None:
+def read_video_audio(source: Source) -> Audio | None:
     """The audio track of a video as 16 kHz mono, time-aligned to the first video frame;
     None when the file has no audio stream."""
     import av
 
     chunks, start = [], None
     try:
-        with av.open(str(path)) as container:
+        with av.open(_opened(source)) as container:
             if not container.streams.audio:
                 return None
             v0 = None

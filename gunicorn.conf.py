@@ -16,9 +16,8 @@ logger_class = "wx_backend.access_log.RedactingLogger"
 
 def post_worker_init(worker):
     """Load the face models once per worker process, after the fork, before the first request."""
-    from wx_backend.liveness import kit_holder
     from wx_backend.services import EXTENSION_KEY
 
     svc = worker.wsgi.extensions[EXTENSION_KEY]
     svc.engine.warm()
-    kit_holder(svc).warm()
+    svc.liveness.warm()

@@ -49,7 +49,6 @@ def seed(db_url: str) -> None:
     from faceengine.engine import FaceEngine
     from wx_backend import create_app, db
     from wx_backend.merchants.models import APPROVED, ApiCredential, Merchant, ResourcePack
-    from wx_backend.registry import REGISTRY
     from wx_backend.registry.photo_verify import photo_template
     from wx_backend.settings import Settings
 
@@ -69,7 +68,7 @@ def seed(db_url: str) -> None:
             ResourcePack.create(merchant=m, product="photo_verification", total=10**6, remaining=10**6,
                                 created_at=now)
             template = photo_template(engine, grace_jpeg_b64(), svc.settings.max_image_bytes)
-            svc.extras[REGISTRY].put(GRACE_ID, GRACE_NAME, template.to_bytes(), template.model)
+            svc.registry.put(GRACE_ID, GRACE_NAME, template.to_bytes(), template.model)
     engine.close()
 
 

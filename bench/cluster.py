@@ -51,7 +51,6 @@ def seed(cluster) -> dict:
     from tests.api.conftest import make_merchant as make_api_merchant
     from tests.verification.conftest import make_merchant, make_rule
     from wx_backend import db
-    from wx_backend.registry import REGISTRY
     from wx_backend.engine_factory import engine_loader
     from wx_backend.registry.photo_verify import photo_template
 
@@ -60,7 +59,7 @@ def seed(cluster) -> dict:
     engine = engine_loader(svc.settings)()          # the embedder the cluster's processes use
     with app.app_context(), db.database.connection_context():
         template = photo_template(engine, grace_jpeg_b64(), svc.settings.max_image_bytes)
-        svc.extras[REGISTRY].put(GRACE_ID, GRACE_NAME, template.to_bytes(), template.model)
+        svc.registry.put(GRACE_ID, GRACE_NAME, template.to_bytes(), template.model)
         make_api_merchant(svc, name="bench photo", secret_id=PHOTO_KEYS[0], secret_key=PHOTO_KEYS[1],
                           packs={"photo_verification": 10**6}, qps=100_000)
         plain = make_merchant(svc, native=False, secret=PLAIN_KEYS, packs=10_000)

@@ -164,7 +164,7 @@ def _verify_once(engine: FaceEngine, data: bytes, reference, stages: dict) -> fl
 
 def _embedder_alone(engine: FaceEngine, rgb: np.ndarray, stages: dict) -> None:
     """The embedder's share, and one descriptor of the liveness identity check: aligned by the
-    track's plain (468-point) mesh, as wx_backend.liveness.EngineIdentity asks for it."""
+    track's plain (468-point) mesh, as faceengine.EngineIdentity asks for it."""
     analysis = engine.analyse(rgb, embed=False)
     if analysis.face is None or analysis.landmarks is None:
         return

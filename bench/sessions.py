@@ -44,23 +44,22 @@ def _grace():
 
 def _stages(svc, app, payload, ch, frames) -> dict:
     """Where the server's time goes for one light capture (same work as POST /frames, in-process)."""
-    from wx_backend import liveness
-    from wx_backend.verification import media
+    from faceengine import Frame, LivenessKit, verify_liveness
+    from wx_backend.pipeline import intake
 
-    kit, engine = svc.liveness_kit.get(), svc.engine.get()
+    kit, engine = svc.liveness.get(), svc.engine.get()
     out = {}
     t = time.perf_counter()
-    images = [media.decode_frame(j) for _, j in payload]
+    images = [intake.decode_frame(j) for _, j in payload]
     out["decode"] = time.perf_counter() - t
-    from faceengine.liveness.types import Frame
     decoded = [Frame(img, ts) for img, (ts, _) in zip(images, payload)]
     t = time.perf_counter()
-    live = liveness.run_liveness(kit, "light", ch["challenge"], decoded, None)
+    live = verify_liveness(kit, "light", ch["challenge"], decoded, None)
     out["liveness_with_identity"] = time.perf_counter() - t
-    plain = liveness.LivenessKit.__new__(liveness.LivenessKit)
+    plain = LivenessKit.__new__(LivenessKit)
     plain.meshers, plain.identity, plain.lock, plain.pad_model = kit.meshers, None, kit.lock, None  # no identity check
     t = time.perf_counter()
-    liveness.run_liveness(plain, "light", ch["challenge"], decoded, None)
+    verify_liveness(plain, "light", ch["challenge"], decoded, None)
     out["liveness_without_identity"] = time.perf_counter() - t
     t = time.perf_counter()
     engine.analyse(decoded[live.best_frames[0].index].image_rgb)
@@ -86,7 +85,6 @@ def main() -> int:
     from wx_backend import create_app, db
     from wx_backend.clock import utc_naive
     from wx_backend.merchants.models import APPROVED, Merchant, ResourcePack, Rule
-    from wx_backend.registry import REGISTRY
     from wx_backend.registry.photo_verify import photo_template
     from wx_backend.services import EXTENSION_KEY
     from wx_backend.settings import DEV_MP_APPID, Settings
@@ -101,16 +99,13 @@ def main() -> int:
         settings = Settings(env="testing", database_url=f"sqlite:///{tmp / 'b.db'}",
                             huey_sqlite_path=str(tmp / "huey.db"), huey_immediate=False,
                             wechat_api_base=emu.base_url, wechat_oauth_base=emu.base_url)
-        app = create_app(settings)
+        app = create_app(settings)    # the engine and kit load as a worker loads them after fork
         svc = app.extensions[EXTENSION_KEY]
-        from faceengine.engine import FaceEngine
-        from wx_backend.engine_holder import EngineHolder
-        svc.engine = EngineHolder(lambda: FaceEngine().load())   # the engine a worker loads after fork
         with app.app_context():
             db.create_tables()
             t0 = time.perf_counter()
             engine = svc.engine.get()
-            svc.liveness_kit.get()
+            svc.liveness.get()
             load_s = time.perf_counter() - t0
             now = utc_naive(svc.clock.now())
             merchant = Merchant.create(name="bench", uscc="91000000000000000B", industry_key="finance.bank",
@@ -124,7 +119,7 @@ def main() -> int:
                 rules[(channel, mode)] = Rule.create(rule_id=f"9{len(rules)}", merchant=merchant, channel=channel,
                                                      liveness_mode=mode, created_at=now).rule_id
             t = photo_template(engine, base64.b64encode(_jpeg(grace, 92)).decode(), settings.max_image_bytes)
-            svc.extras[REGISTRY].put("11010519491231002X", "Grace Hopper", t.to_bytes(), t.model)
+            svc.registry.put("11010519491231002X", "Grace Hopper", t.to_bytes(), t.model)
 
         def new_token(key):
             with app.app_context():

@@ -208,3 +208,16 @@ def live_server(app):
     """The app served over real HTTP; yields its base URL."""
     with serve(app) as address:
         yield f"http://{address}"
+
+
+def charged_call(merchant_id: int, product: str, raw_key: str, code: str, masked: str = "", *, now,
+                 action: str = "") -> bool:
+    """A finished call as the session path records it: charged once per key (``pipeline.charge``),
+    then its usage record. True when this call paid now."""
+    from wx_backend.pipeline import charge
+    from wx_backend.result_codes import lookup
+
+    result = lookup(code)
+    charged = charge.charge(charge.charge_key(merchant_id, product, raw_key), result, now)
+    charge.record_usage(merchant_id, action or product, product, result.tencent, charged, masked, "", now)
+    return charged

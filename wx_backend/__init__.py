@@ -1,7 +1,8 @@
 """The web service: WeChat identity, merchants, verification flows, the Tencent-compatible API.
 
-``create_app`` reads as a list: settings, extensions (database, sealer, clock, engine), features
-(each registers its blueprint, collaborators and CLI commands), error handlers, commands.
+``create_app`` reads as a list: settings, services (every collaborator, built once: see services.py),
+the database, features (each registers its blueprints, tables, tasks and CLI commands), error
+handlers, commands.
 """
 from __future__ import annotations
 
@@ -12,10 +13,8 @@ from typing import Any
 from flask import Flask
 
 from . import db
-from .clock import Clock, SystemClock
-from .crypto import Sealer
-from .engine_holder import EngineHolder
-from .services import EXTENSION_KEY, Services
+from .clock import Clock
+from .services import EXTENSION_KEY, Services, build_services
 from .settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -45,13 +44,15 @@ class WxFaceIdApp(Flask):
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
                overrides: dict[str, Any] | None = None) -> Flask:
-    """Build an application. ``overrides`` replaces named collaborators (tests: fakes at process edges)."""
+    """Build an application. ``overrides`` replaces named collaborators of ``Services`` (tests: fakes
+    at process edges, the session's already loaded engine)."""
     settings = settings or load_settings()
     app = WxFaceIdApp(__name__)
     _configure(app, settings)
-    svc = _register_extensions(app, settings, clock)
+    svc = build_services(app, settings, clock, overrides)
+    app.extensions[EXTENSION_KEY] = svc
+    _register_database(app, settings)
     _register_features(app, svc)
-    svc.extras.update(overrides or {})
     from .errors import register_error_handlers
     register_error_handlers(app)
     from .commands import register_commands
@@ -78,14 +79,8 @@ def _configure(app: Flask, settings: Settings) -> None:
                                 x_proto=settings.trusted_proxies)
 
 
-def _register_extensions(app: Flask, settings: Settings, clock: Clock | None) -> Services:
-    from .engine_factory import engine_loader   # the face engine's code, imported only for an app
-
-    database = db.open_database(settings.database_url)
-    db.bind(database)
-    svc = Services(settings=settings, clock=clock or SystemClock(), sealer=Sealer(settings.data_key),
-                   engine=EngineHolder(engine_loader(settings)))
-    app.extensions[EXTENSION_KEY] = svc
+def _register_database(app: Flask, settings: Settings) -> None:
+    db.bind(db.open_database(settings.database_url))
 
     @app.before_request
     def _open_db():
@@ -95,8 +90,6 @@ def _register_extensions(app: Flask, settings: Settings, clock: Clock | None) ->
     def _close_db(exc):
         if not db.database.is_closed():
             db.database.close()
-
-    return svc
 
 
 def _register_features(app: Flask, svc: Services) -> None:

@@ -23,7 +23,7 @@ MODEL_MODULES = [
     "wx_backend.registry.models",
     "wx_backend.billing.models",
     "wx_backend.api.ratelimit",
-    "wx_backend.api.challenges",
+    "wx_backend.pipeline.challenge",
     "wx_backend.verification.models",
     "wx_backend.callbacks.models",
 ]

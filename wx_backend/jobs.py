@@ -53,6 +53,7 @@ class JobQueue:
         self._app = app
         self._startup: list[Callable[[], None]] = []
         self._every: list[tuple[float, Callable[[], None]]] = []
+        self.tasks: dict[str, Callable] = {}     # name -> calling it enqueues the task
 
     def _in_app(self, fn: Callable) -> Callable:
         app = self._app
@@ -71,12 +72,14 @@ class JobQueue:
     def task(self, name: str, **options) -> Callable[[Callable], Callable]:
         """Register ``fn`` as a task; calling the returned wrapper enqueues it."""
         def register(fn: Callable):
-            return self.huey.task(name=name, **options)(self._in_app(fn))
+            self.tasks[name] = self.huey.task(name=name, **options)(self._in_app(fn))
+            return self.tasks[name]
         return register
 
     def periodic(self, name: str, schedule: crontab, **options) -> Callable[[Callable], Callable]:
         def register(fn: Callable):
-            return self.huey.periodic_task(schedule, name=name, **options)(self._in_app(fn))
+            self.tasks[name] = self.huey.periodic_task(schedule, name=name, **options)(self._in_app(fn))
+            return self.tasks[name]
         return register
 
     def on_worker_start(self, fn: Callable[[], None]) -> None:
@@ -138,7 +141,6 @@ def main(argv: list[str] | None = None) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from . import create_app
-    from .liveness import kit_holder
     from .services import EXTENSION_KEY
 
     app = create_app()
@@ -146,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         db.create_tables()
     svc = app.extensions[EXTENSION_KEY]
     svc.engine.warm()      # the models load once per worker process, before the first job
-    kit_holder(svc).warm()
+    svc.liveness.warm()
     log.info("worker ready: queue %r on %s", svc.jobs.huey.name, type(svc.jobs.huey).__name__)
     svc.jobs.run_worker(workers=args.workers, on_ready=_notify_ready)
     return 0

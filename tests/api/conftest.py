@@ -20,7 +20,6 @@ from wx_backend import db
 from wx_backend.clock import FrozenClock, utc_naive
 from wx_backend.engine_holder import EngineHolder
 from wx_backend.merchants.models import APPROVED, ApiCredential, Merchant, ResourcePack
-from wx_backend.registry import REGISTRY
 from wx_backend.services import EXTENSION_KEY
 
 from ..conftest import FACEDATA, serve  # noqa: F401  (FACEDATA re-exported for the tests)
@@ -44,8 +43,13 @@ def clock() -> FrozenClock:
 
 
 @pytest.fixture
-def api_app(app, face_engine):
-    app.extensions[EXTENSION_KEY].engine = EngineHolder(lambda: face_engine)
+def overrides(overrides, face_engine):
+    """The test session's engine, loaded once (as a worker loads it after fork)."""
+    return {**overrides, "engine": EngineHolder(lambda: face_engine)}
+
+
+@pytest.fixture
+def api_app(app):
     return app
 
 
@@ -109,7 +113,7 @@ def enrolled(svc, face_engine, grace_rgb, astronaut_rgb):
     with db.database.connection_context():
         for id_number, name, rgb in ((GRACE_ID, GRACE_NAME, grace_rgb), (ASTRONAUT_ID, ASTRONAUT_NAME, astronaut_rgb)):
             template = photo_template(face_engine, jpeg_b64(rgb), svc.settings.max_image_bytes)
-            svc.extras[REGISTRY].put(id_number, name, template.to_bytes(), template.model)
+            svc.registry.put(id_number, name, template.to_bytes(), template.model)
 
 
 def mp4_b64(frames_rgb: list[np.ndarray], fps: int = 15) -> str:

@@ -8,12 +8,12 @@ import threading
 import pytest
 
 from wx_backend import create_app, db
-from wx_backend.billing import ledger
 from wx_backend.billing.models import Charge, Reservation, UsageRecord
 from wx_backend.billing.usage import usage_summary
 from wx_backend.clock import utc_naive
 from wx_backend.errors import Refused
 from wx_backend.merchants.models import ResourcePack
+from wx_backend.pipeline import charge
 from wx_backend.result_codes import lookup
 
 from .conftest import make_merchant
@@ -45,6 +45,17 @@ def _pack(merchant, calls, *, days_old=1, expires_in_days=None, product=PRODUCT,
                                expires_at=now + dt.timedelta(days=expires_in_days) if expires_in_days else None)
 
 
+def _charge(merchant, raw: str, code: str, masked: str = "", *, now, action: str = "") -> bool:
+    """What a session does with a verdict: charge once per key, then record the call."""
+    charged = charge.charge(charge.charge_key(merchant.id, PRODUCT, raw), lookup(code), now)
+    charge.record_usage(merchant.id, action or PRODUCT, PRODUCT, lookup(code).tencent, charged, masked, "", now)
+    return charged
+
+
+def _key(merchant, raw: str) -> charge.ChargeKey:
+    return charge.charge_key(merchant.id, PRODUCT, raw)
+
+
 def _remaining(pack) -> int:
     return ResourcePack.get_by_id(pack.id).remaining
 
@@ -54,7 +65,7 @@ def test_oldest_pack_first_then_the_next(shop, clock):
     newer = _pack(shop, 5, days_old=1, now=now)
     older = _pack(shop, 1, days_old=10, now=now)
     for i in range(3):
-        assert ledger.charge(shop, PRODUCT, f"biz:{i}", "Success", "", now=now)
+        assert _charge(shop, f"biz:{i}", "Success", "", now=now)
     assert (_remaining(older), _remaining(newer)) == (0, 3)
 
 
@@ -62,9 +73,9 @@ def test_expired_and_other_product_packs_are_not_used(shop, clock):
     now = clock.now()
     expired = _pack(shop, 5, days_old=40, expires_in_days=-1, now=now)
     other = _pack(shop, 5, product="liveness", now=now)
-    assert not ledger.has_quota(shop.id, PRODUCT, now)
+    assert not charge.has_quota(shop.id, PRODUCT, now)
     with pytest.raises(Refused) as info:
-        ledger.reserve(shop.id, PRODUCT, "k1", now)
+        charge.reserve(_key(shop, "k1"), now)
     assert info.value.result.tencent == "UnauthorizedOperation.Arrears"
     assert (_remaining(expired), _remaining(other)) == (5, 5)
 
@@ -75,7 +86,7 @@ def test_only_billable_verdicts_are_charged(shop, clock):
     codes = ["Success", "FailedOperation.IdNameMisMatch", "FailedOperation.CompareLowSimilarity",
              "FailedOperation.LifePhotoDetectNoFaces", "FailedOperation.ImageBlur", "RequestLimitExceeded",
              "FailedOperation.LivessDetectFake", "InternalError"]
-    charged = [ledger.charge(shop, PRODUCT, f"k{i}", code, "1101**********1234", now=now)
+    charged = [_charge(shop, f"k{i}", code, "1101**********1234", now=now)
                for i, code in enumerate(codes)]
     assert charged == [True, True, True, False, False, False, False, False]
     assert _remaining(pack) == 7
@@ -85,28 +96,28 @@ def test_only_billable_verdicts_are_charged(shop, clock):
 def test_charge_is_idempotent_on_its_key(shop, clock):
     now = clock.now()
     pack = _pack(shop, 10, now=now)
-    assert ledger.charge(shop, PRODUCT, "BizToken-abc:1", "Success", "", now=now)
-    assert not ledger.charge(shop, PRODUCT, "BizToken-abc:1", "Success", "", now=now)
-    assert ledger.charge(shop, PRODUCT, "BizToken-abc:2", "Success", "", now=now)
+    assert _charge(shop, "BizToken-abc:1", "Success", "", now=now)
+    assert not _charge(shop, "BizToken-abc:1", "Success", "", now=now)
+    assert _charge(shop, "BizToken-abc:2", "Success", "", now=now)
     assert _remaining(pack) == 8
 
 
 def test_reservation_is_given_back_when_not_billable(shop, clock):
     now = clock.now()
     pack = _pack(shop, 1, now=now)
-    hold = ledger.reserve(shop.id, PRODUCT, "r1", now)
+    hold = charge.reserve(_key(shop, "r1"), now)
     assert _remaining(pack) == 0            # held while the work runs
-    assert not ledger.settle(hold, shop.id, PRODUCT, "r1", lookup("FailedOperation.ImageBlur"), now)
+    assert not charge.charge(_key(shop, "r1"), lookup("FailedOperation.ImageBlur"), now, hold=hold)
     assert _remaining(pack) == 1
-    assert not ledger.settle(hold, shop.id, PRODUCT, "r1", lookup("Success"), now)   # settled already
+    assert not charge.charge(_key(shop, "r1"), lookup("Success"), now, hold=hold)   # settled already
     assert _remaining(pack) == 1
 
 
 def test_stale_reservations_are_released(shop, clock):
     now = clock.now()
     pack = _pack(shop, 2, now=now)
-    ledger.reserve(shop.id, PRODUCT, "crashed", now)
-    assert ledger.release_stale(utc_naive(now) + dt.timedelta(minutes=10)) == 1
+    charge.reserve(_key(shop, "crashed"), now)
+    assert charge.release_stale(utc_naive(now) + dt.timedelta(minutes=10)) == 1
     assert _remaining(pack) == 2
 
 
@@ -119,11 +130,11 @@ def test_concurrent_calls_never_overspend_a_pack(shop, clock):
     def call(i):
         with db.database.connection_context():
             try:
-                hold = ledger.reserve(shop.id, PRODUCT, f"c{i}", now)
+                hold = charge.reserve(_key(shop, f"c{i}"), now)
             except Refused:
                 result = "arrears"
             else:
-                result = ledger.settle(hold, shop.id, PRODUCT, f"c{i}", lookup("Success"), now)
+                result = charge.charge(_key(shop, f"c{i}"), lookup("Success"), now, hold=hold)
         with lock:
             outcomes.append(result)
 
@@ -144,8 +155,8 @@ def test_concurrent_retries_of_one_call_pay_once(shop, clock):
 
     def retry():
         with db.database.connection_context():
-            hold = ledger.reserve(shop.id, PRODUCT, "same-call", now)
-            outcomes.append(ledger.settle(hold, shop.id, PRODUCT, "same-call", lookup("Success"), now))
+            hold = charge.reserve(_key(shop, "same-call"), now)
+            outcomes.append(charge.charge(_key(shop, "same-call"), lookup("Success"), now, hold=hold))
 
     threads = [threading.Thread(target=retry) for _ in range(8)]
     for t in threads:
@@ -160,9 +171,9 @@ def test_concurrent_retries_of_one_call_pay_once(shop, clock):
 def test_usage_summary_and_cli(shop, clock, api_app):
     now = clock.now()
     _pack(shop, 3, now=now)
-    ledger.charge(shop, PRODUCT, "a", "Success", "1101**********1234", now=now, action="ImageRecognitionV2")
-    ledger.charge(shop, PRODUCT, "b", "FailedOperation.ImageBlur", "", now=now, action="ImageRecognitionV2")
-    ledger.record_usage(shop.id, "GetLiveCode", None, "Success", False, "", "rid", now)
+    _charge(shop, "a", "Success", "1101**********1234", now=now, action="ImageRecognitionV2")
+    _charge(shop, "b", "FailedOperation.ImageBlur", "", now=now, action="ImageRecognitionV2")
+    charge.record_usage(shop.id, "GetLiveCode", None, "Success", False, "", "rid", now)
     summary = usage_summary(shop.id)
     assert summary["actions"]["ImageRecognitionV2"] == {
         "calls": 2, "billable": 1, "charged": 1, "results": {"Success": 1, "FailedOperation.ImageBlur": 1}}
@@ -182,7 +193,7 @@ def test_usage_summary_and_cli(shop, clock, api_app):
 
 def test_release_stale_cli(shop, clock, api_app):
     pack = _pack(shop, 2, now=clock.now())
-    ledger.reserve(shop.id, PRODUCT, "lost-worker", clock.now())
+    charge.reserve(_key(shop, "lost-worker"), clock.now())
     runner = api_app.test_cli_runner()
     assert json.loads(runner.invoke(args=["billing", "release-stale"]).output) == {"released": 0}
     clock.advance(minutes=11)

@@ -12,8 +12,8 @@ import pytest
 
 from wx_backend import create_app, db
 from wx_backend.crypto import Sealer
-from wx_backend.api.challenges import (ACTION_SEQUENCE, LIVE_CODE, TTL, DatabaseChallengeStore,
-                                       RedisChallengeStore)
+from wx_backend.pipeline.challenge import (ACTION_SEQUENCE, CLOUD_TTL, LIVE_CODE, DatabaseChallengeStore,
+                                           RedisChallengeStore)
 from wx_backend.api.ratelimit import DatabaseRateLimiter, RedisRateLimiter
 
 from ..conftest import REDIS_TEST_URL
@@ -113,42 +113,46 @@ def test_limit_holds_under_concurrent_callers(limiter):
 NOW = dt.datetime(2026, 11, 30, 1, 0, tzinfo=dt.timezone.utc)
 
 
+def _consume(store, merchant_id: int, kind: str, value: str, now) -> bool:
+    return store.take(f"merchant:{merchant_id}", kind, value, now) is not None
+
+
 def test_challenge_is_consumed_once(store):
-    store.issue(1, LIVE_CODE, "4827", NOW)
-    assert store.consume(1, LIVE_CODE, "4827", NOW + dt.timedelta(seconds=30))
-    assert not store.consume(1, LIVE_CODE, "4827", NOW + dt.timedelta(seconds=31))
+    store.issue("merchant:1", LIVE_CODE, "4827", {}, NOW, CLOUD_TTL)
+    assert _consume(store, 1, LIVE_CODE, "4827", NOW + dt.timedelta(seconds=30))
+    assert not _consume(store, 1, LIVE_CODE, "4827", NOW + dt.timedelta(seconds=31))
 
 
 def test_challenge_expires(store):
-    store.issue(1, LIVE_CODE, "1234", NOW)
-    assert not store.consume(1, LIVE_CODE, "1234", NOW + TTL + dt.timedelta(seconds=1))
-    store.issue(1, LIVE_CODE, "1234", NOW)
-    assert store.consume(1, LIVE_CODE, "1234", NOW + TTL - dt.timedelta(seconds=1))
+    store.issue("merchant:1", LIVE_CODE, "1234", {}, NOW, CLOUD_TTL)
+    assert not _consume(store, 1, LIVE_CODE, "1234", NOW + CLOUD_TTL + dt.timedelta(seconds=1))
+    store.issue("merchant:1", LIVE_CODE, "1234", {}, NOW, CLOUD_TTL)
+    assert _consume(store, 1, LIVE_CODE, "1234", NOW + CLOUD_TTL - dt.timedelta(seconds=1))
 
 
 def test_challenge_belongs_to_its_merchant_and_kind(store):
-    store.issue(1, ACTION_SEQUENCE, "1,2", NOW)
-    assert not store.consume(2, ACTION_SEQUENCE, "1,2", NOW)
-    assert not store.consume(1, LIVE_CODE, "1,2", NOW)
-    assert not store.consume(1, ACTION_SEQUENCE, "2,1", NOW)
-    assert store.consume(1, ACTION_SEQUENCE, "1,2", NOW)
+    store.issue("merchant:1", ACTION_SEQUENCE, "1,2", {}, NOW, CLOUD_TTL)
+    assert not _consume(store, 2, ACTION_SEQUENCE, "1,2", NOW)
+    assert not _consume(store, 1, LIVE_CODE, "1,2", NOW)
+    assert not _consume(store, 1, ACTION_SEQUENCE, "2,1", NOW)
+    assert _consume(store, 1, ACTION_SEQUENCE, "1,2", NOW)
 
 
 def test_each_issue_is_one_use(store):
     # Two outstanding issues of the same value (possible: 10,000 codes, two action orders) = two uses.
-    store.issue(1, ACTION_SEQUENCE, "2,1", NOW)
-    store.issue(1, ACTION_SEQUENCE, "2,1", NOW)
-    assert store.consume(1, ACTION_SEQUENCE, "2,1", NOW)
-    assert store.consume(1, ACTION_SEQUENCE, "2,1", NOW)
-    assert not store.consume(1, ACTION_SEQUENCE, "2,1", NOW)
+    store.issue("merchant:1", ACTION_SEQUENCE, "2,1", {}, NOW, CLOUD_TTL)
+    store.issue("merchant:1", ACTION_SEQUENCE, "2,1", {}, NOW, CLOUD_TTL)
+    assert _consume(store, 1, ACTION_SEQUENCE, "2,1", NOW)
+    assert _consume(store, 1, ACTION_SEQUENCE, "2,1", NOW)
+    assert not _consume(store, 1, ACTION_SEQUENCE, "2,1", NOW)
 
 
 def test_concurrent_consumers_get_one_success(store):
-    store.issue(1, LIVE_CODE, "0007", NOW)
+    store.issue("merchant:1", LIVE_CODE, "0007", {}, NOW, CLOUD_TTL)
     results = []
 
     def take():
-        results.append(store.consume(1, LIVE_CODE, "0007", NOW))
+        results.append(_consume(store, 1, LIVE_CODE, "0007", NOW))
 
     threads = [threading.Thread(target=take) for _ in range(10)]
     for t in threads:

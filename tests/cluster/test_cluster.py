@@ -85,14 +85,13 @@ def synth():
 @pytest.fixture(scope="module")
 def seeded(cluster, face_engine, grace_rgb):
     """Grace Hopper in the registry; a merchant for each product; returns the in-process services."""
-    from wx_backend.registry import REGISTRY
     from wx_backend.registry.photo_verify import photo_template
 
     app = cluster.app()
     svc = app.extensions["wxfaceid"]
     with app.app_context(), db.database.connection_context():
         template = photo_template(face_engine, jpeg_b64(grace_rgb), svc.settings.max_image_bytes)
-        svc.extras[REGISTRY].put(GRACE_ID, GRACE_NAME, template.to_bytes(), template.model)
+        svc.registry.put(GRACE_ID, GRACE_NAME, template.to_bytes(), template.model)
         native = make_merchant(svc, native=True, secret=NATIVE_KEYS)
         plain = make_merchant(svc, native=False, secret=PLAIN_KEYS)
         rules = {"mp": make_rule(svc, native, "miniprogram", "light"), "h5": make_rule(svc, plain, "h5", "action")}

@@ -131,18 +131,19 @@ def test_console_usage_is_what_the_billing_cli_prints(app, app_ctx, deps, clock)
     `flask --app app billing usage`."""
     import json
 
-    from wx_backend.billing import ledger
+    from wx_backend.pipeline import charge
+    from wx_backend.result_codes import lookup
     from wx_backend.merchants.seed import create_approved_merchant
 
     approval = create_approved_merchant(deps, uscc="91330100799655058B", username="gamma",
                                         password="password-123")
     mid = approval.merchant_id
     now = clock.now()
-    assert ledger.charge(mid, "photo_verification", "k1", "Success", "1101**********002X", now=now,
-                         action="ImageRecognitionV2")
-    ledger.charge(mid, "photo_verification", "k2", "FailedOperation.ImageBlur", "", now=now,
-                  action="ImageRecognitionV2")
-    ledger.record_usage(mid, "GetLiveCode", None, "Success", False, "", "rid-1", now)
+    for raw, code, masked in (("k1", "Success", "1101**********002X"), ("k2", "FailedOperation.ImageBlur", "")):
+        charged = charge.charge(charge.charge_key(mid, "photo_verification", raw), lookup(code), now)
+        assert charged == (code == "Success")
+        charge.record_usage(mid, "ImageRecognitionV2", "photo_verification", code, charged, masked, "", now)
+    charge.record_usage(mid, "GetLiveCode", None, "Success", False, "", "rid-1", now)
 
     cli = json.loads(app.test_cli_runner().invoke(args=["billing", "usage", "--merchant", str(mid)]).output)
     c = app.test_client()

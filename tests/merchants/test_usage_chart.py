@@ -10,10 +10,11 @@ import re
 
 import pytest
 
-from wx_backend.billing import ledger
 from wx_backend.billing.chart import usage_csv
 from wx_backend.merchants.seed import create_approved_merchant
+from wx_backend.pipeline import charge
 
+from ..conftest import charged_call
 from .test_consoles import login
 
 BAR = re.compile(r'<g id="bar:(\w+):([^:"]+):(\d{4}-\d\d-\d\d):(\d+)">\s*<path d="([^"]+)"')
@@ -29,20 +30,20 @@ def seed_usage(mid: int, clock) -> None:
     that was not charged (its key paid already), and a refused call."""
     start = clock.now()
     clock.set(start - dt.timedelta(days=40))
-    ledger.charge(mid, "photo_verification", "old", "Success", "", now=clock.now(), action="ImageRecognitionV2")
+    charged_call(mid, "photo_verification", "old", "Success", "", now=clock.now(), action="ImageRecognitionV2")
     clock.set(start - dt.timedelta(days=2))
     for i in range(3):
-        ledger.charge(mid, "photo_verification", f"a{i}", "Success", "", now=clock.now(),
+        charged_call(mid, "photo_verification", f"a{i}", "Success", "", now=clock.now(),
                       action="ImageRecognitionV2")
-    ledger.charge(mid, "photo_verification", "a0", "Success", "", now=clock.now(),
+    charged_call(mid, "photo_verification", "a0", "Success", "", now=clock.now(),
                   action="ImageRecognitionV2")          # same key: billable, not charged again
-    ledger.charge(mid, "live_verification", "b1", "FailedOperation.CompareLowSimilarity", "",
+    charged_call(mid, "live_verification", "b1", "FailedOperation.CompareLowSimilarity", "",
                   now=clock.now(), action="DetectAuth")
     clock.set(start)
-    ledger.charge(mid, "photo_verification", "c1", "FailedOperation.ImageBlur", "", now=clock.now(),
+    charged_call(mid, "photo_verification", "c1", "FailedOperation.ImageBlur", "", now=clock.now(),
                   action="ImageRecognitionV2")
-    ledger.record_usage(mid, "GetLiveCode", None, "Success", False, "", "rid-1", clock.now())
-    ledger.record_usage(mid, "=HYPERLINK(1)", None, "InvalidAction", False, "", "rid-2", clock.now())
+    charge.record_usage(mid, "GetLiveCode", None, "Success", False, "", "rid-1", clock.now())
+    charge.record_usage(mid, "=HYPERLINK(1)", None, "InvalidAction", False, "", "rid-2", clock.now())
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from PIL import Image
 
 from wx_backend import db
 from wx_backend.engine_holder import EngineHolder
-from wx_backend.registry import REGISTRY
 from wx_backend.registry.idcard import (InvalidIdNumber, InvalidName, check_char, mask_id_number,
                                         validate_id_number, validate_name)
 from wx_backend.registry.models import AuthorityFace, AuthorityIdentity
@@ -70,8 +69,12 @@ def engine(face_engine):
 
 
 @pytest.fixture
-def reg_app(app, engine):
-    app.extensions[EXTENSION_KEY].engine = EngineHolder(lambda: engine)
+def overrides(overrides, engine):
+    return {**overrides, "engine": EngineHolder(lambda: engine)}
+
+
+@pytest.fixture
+def reg_app(app):
     return app
 
 
@@ -101,10 +104,10 @@ def test_cli_add_stores_sealed_records_apart(reg_app, photos):
         assert "11010519491231002X" not in identity.id_digest
         assert b"Grace" not in bytes(identity.name_sealed)
         assert face.identity_id == identity.id and face.model
-        record = reg_app.extensions[EXTENSION_KEY].extras[REGISTRY].lookup("11010519491231002X")
+        record = reg_app.extensions[EXTENSION_KEY].registry.lookup("11010519491231002X")
         assert record.name == "Grace Hopper" and record.has_photo
         with pytest.raises(NoSuchIdentity):
-            reg_app.extensions[EXTENSION_KEY].extras[REGISTRY].lookup("440308199001011239")
+            reg_app.extensions[EXTENSION_KEY].registry.lookup("440308199001011239")
 
 
 @pytest.mark.parametrize("args, code", [
@@ -149,7 +152,7 @@ def test_photo_verification_pipeline(reg_app, photos, engine):
     runner.invoke(args=["authority", "add", "--id-card", "110105200001010016", "--name", "赵六"])
     grace = base64.b64encode((photos / "grace.jpg").read_bytes()).decode()
     astronaut = base64.b64encode((photos / "astronaut.png").read_bytes()).decode()
-    registry = svc.extras[REGISTRY]
+    registry = svc.registry
     with reg_app.app_context(), db.database.connection_context():
         def verdict(id_card, name, image):
             return verify_photo(engine, registry, id_card, name, image, TODAY, svc.settings.max_image_bytes)
@@ -181,7 +184,7 @@ def test_records_enrolled_with_dlib_are_compared_with_dlib_or_embedded_again(reg
     from faceengine.embed import DLIB_MODEL_ID
 
     svc = reg_app.extensions[EXTENSION_KEY]
-    registry = svc.extras[REGISTRY]
+    registry = svc.registry
     grace = base64.b64encode((photos / "grace.jpg").read_bytes()).decode()
     astronaut = base64.b64encode((photos / "astronaut.png").read_bytes()).decode()
     with reg_app.app_context(), db.database.connection_context():
@@ -208,7 +211,7 @@ def test_records_enrolled_with_dlib_are_compared_with_dlib_or_embedded_again(reg
 def test_cli_reembed_moves_kept_photos_to_the_engines_embedder(reg_app, photos, engine):
     from faceengine.embed import DLIB_MODEL_ID
 
-    registry = reg_app.extensions[EXTENSION_KEY].extras[REGISTRY]
+    registry = reg_app.extensions[EXTENSION_KEY].registry
     with reg_app.app_context(), db.database.connection_context():
         registry.put("11010519491231002X", "Grace Hopper", _dlib_template(engine, photos / "grace.jpg"),
                      DLIB_MODEL_ID)
@@ -233,4 +236,4 @@ def test_enrolment_keeps_the_photo_sealed(reg_app, photos):
         [face] = AuthorityFace.select()
         raw = (photos / "grace.jpg").read_bytes()
         assert face.photo_sealed and raw[:64] not in bytes(face.photo_sealed)
-        assert reg_app.extensions[EXTENSION_KEY].extras[REGISTRY].lookup("11010519491231002X").photo == raw
+        assert reg_app.extensions[EXTENSION_KEY].registry.lookup("11010519491231002X").photo == raw

@@ -29,7 +29,7 @@ GRACE_NAME = "Grace Hopper"
 
 @pytest.fixture(scope="session")
 def liveness_kit(face_engine):
-    from wx_backend.liveness import LivenessKit
+    from faceengine import LivenessKit
     return LivenessKit(face_engine)
 
 
@@ -38,13 +38,12 @@ def enrolled(svc, face_engine, grace_rgb):
     """Grace Hopper in the authority registry (her photo's template)."""
     import base64
 
-    from wx_backend.registry import REGISTRY
     from wx_backend.registry.photo_verify import photo_template
 
     with db.database.connection_context():
         template = photo_template(face_engine, base64.b64encode(jpeg(grace_rgb, 92)).decode(),
                                   svc.settings.max_image_bytes)
-        svc.extras[REGISTRY].put(GRACE_ID, GRACE_NAME, template.to_bytes(), template.model)
+        svc.registry.put(GRACE_ID, GRACE_NAME, template.to_bytes(), template.model)
 
 
 @pytest.fixture
@@ -59,10 +58,14 @@ def settings(settings, emulator):
 
 
 @pytest.fixture
-def vapp(app, face_engine, liveness_kit):
-    svc = app.extensions[EXTENSION_KEY]
-    svc.engine = EngineHolder(lambda: face_engine)
-    svc.extras["liveness_kit"] = EngineHolder(lambda: liveness_kit)
+def overrides(overrides, face_engine, liveness_kit):
+    """The test session's engine and liveness kit, loaded once (as a worker loads them after fork)."""
+    return {**overrides, "engine": EngineHolder(lambda: face_engine),
+            "liveness": EngineHolder(lambda: liveness_kit)}
+
+
+@pytest.fixture
+def vapp(app):
     return app
 
 

@@ -15,12 +15,12 @@ from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentClo
 from tencentcloud.faceid.v20180301 import models as m
 
 from wx_backend import db
-from wx_backend.billing import ledger
 from wx_backend.merchants.deps import OnboardingDeps
 from wx_backend.merchants.models import ApiCredential, Rule
 from wx_backend.merchants.seed import create_approved_merchant
 
 from ..browser import chrome, needs_browser, screenshot, screenshot_dir  # noqa: F401
+from ..conftest import charged_call
 from .conftest import GRACE_ID, GRACE_NAME
 from .test_cloud_actions import sdk
 from .test_h5_video_flow import _upload_action
@@ -50,7 +50,7 @@ def merchant(svc, vapp):
 
     with vapp.app_context(), db.database.connection_context():
         deps = OnboardingDeps(settings=svc.settings, clock=svc.clock, sealer=svc.sealer, sms=MemorySmsGateway(),
-                              whitelist=svc.extras["whitelist"])
+                              whitelist=svc.whitelist)
         approval = create_approved_merchant(deps, uscc="91350100M000100Y43", name="示例银行",
                                             username="console", password="console-pass-1")
         ApiCredential.create(merchant=approval.merchant_id, secret_id=KEYS[0],
@@ -59,9 +59,9 @@ def merchant(svc, vapp):
         now = svc.clock.now()
         for days, n in ((5, 3), (2, 1)):
             for i in range(n):
-                ledger.charge(approval.merchant_id, "photo_verification", f"p{days}-{i}", "Success", "",
+                charged_call(approval.merchant_id, "photo_verification", f"p{days}-{i}", "Success", "",
                               now=now - dt.timedelta(days=days), action="ImageRecognitionV2")
-        ledger.charge(approval.merchant_id, "photo_verification", "blur", "FailedOperation.ImageBlur", "",
+        charged_call(approval.merchant_id, "photo_verification", "blur", "FailedOperation.ImageBlur", "",
                       now=now - dt.timedelta(days=2), action="ImageRecognitionV2")
     return approval.merchant_id
 

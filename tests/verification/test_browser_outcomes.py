@@ -12,16 +12,16 @@ video the browser recorded (``jobs.process_video``).
 from __future__ import annotations
 
 import json
-import types
 
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from wx_backend import db
+from wx_backend.pipeline import intake
+from wx_backend.pipeline.verify import Verdict
 from wx_backend.result_codes import lookup
 from wx_backend.verification import attempts, jobs, user_text
-from wx_backend.verification.attempts import Verdict
 from wx_backend.verification.models import JOB_DONE, Attempt, VerificationSession, VideoJob
 
 from ..browser import needs_browser, screenshot, screenshot_dir  # noqa: F401
@@ -75,8 +75,8 @@ def queue_others(svc, n: int) -> list[int]:
     for i in range(n):
         with db.database.connection_context():
             other = VerificationSession.get(VerificationSession.biz_token == new_session(svc, merchant, rule))
-            attempt = jobs.submit_video(other, f"other-{i}", types.SimpleNamespace(payload={}),
-                                        b"\x1a\x45\xdf\xa3 not a video", ".webm", svc)
+            attempt = jobs.submit_video(other, f"other-{i}", {}, intake.Video(b"\x1a\x45\xdf\xa3 not a video", "webm"),
+                                        svc)
             ids.append(VideoJob.get(VideoJob.attempt == attempt.id).id)
     return ids
 
@@ -194,8 +194,8 @@ def test_wrong_action_order_is_named_then_a_pass(svc, enrolled, page_server, bro
     assert browser.find_element(By.ID, "guide").text.startswith(f"请先{first}，再{second}")
 
     # Both actions seen, the other way round: the page names the order, not a missing action.
-    code = lookup("ActionOrderError").tencent
-    decide(svc, job.id, Verdict(code=code, live_code=code, liveness_score=1.0))
+    code = lookup("ActionOrderError")
+    decide(svc, job.id, Verdict(code, live=code, liveness_score=1.0))
     shown = outcome_text(browser, 15)
     assert f"动作顺序不对：请先{first}，再{second}。" in shown and "还可尝试 2 次" in shown, shown
     assert "未检测到张嘴动作" not in shown
@@ -203,8 +203,8 @@ def test_wrong_action_order_is_named_then_a_pass(svc, enrolled, page_server, bro
 
     browser.find_element(By.ID, "retry").click()
     record(browser)
-    decide(svc, our_job(token).id, Verdict(code="Success", live_code="Success", compare_code="Success",
-                                           sim=91.5, liveness_score=1.0))
+    ok = lookup("Success")
+    decide(svc, our_job(token).id, Verdict(ok, live=ok, compare=ok, sim=91.5, liveness_score=1.0))
     shown = outcome_text(browser, 15)
     assert "核身通过" in shown and "还可尝试" not in shown, shown
     assert browser.find_element(By.ID, "outcome").get_attribute("class") == "passed"

@@ -19,8 +19,9 @@ import pytest
 
 from wx_backend import db
 from wx_backend.result_codes import lookup
+from wx_backend.pipeline.challenge import OneTimeChallenge
 from wx_backend.verification import user_text
-from wx_backend.verification.models import Attempt, Challenge
+from wx_backend.verification.models import Attempt
 
 from ..browser import WECHAT_UA, chrome, free_port, needs_browser, screenshot, screenshot_dir  # noqa: F401
 from ..conftest import serve
@@ -168,7 +169,7 @@ def test_digit_page_shows_the_digits_one_at_a_time_at_their_moments(svc, enrolle
     _, url = _start_session(svc, page_server, channel, "lip")
     _consent_and_capture(browser, url, timeout_s=90)
     with db.database.connection_context():
-        [issued] = [json.loads(c.payload) for c in Challenge.select()]
+        [issued] = [json.loads(svc.sealer.open(c.payload_sealed)) for c in OneTimeChallenge.select()]
     assert len(issued["show_ms"]) == len(issued["code"])
     shown = [text for text, _ in itertools.groupby(browser.execute_script("return window.prompts"))]
     expected = ["", "准备"] + [x for digit in issued["code"] for x in ("", digit)] + [""]

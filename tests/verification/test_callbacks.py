@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from faceengine.liveness.challenge import LightChallenge
-from wx_backend import db
+from wx_backend import callbacks, db
 from wx_backend.callbacks import deliveries, safe_http
 from wx_backend.callbacks.models import CallbackDelivery
 from wx_backend.merchants import rules
@@ -112,7 +112,7 @@ def callback_rule(svc, merchant, url: str, channel="miniprogram", mode="light") 
 
 def sweep(svc) -> dict:
     with db.database.connection_context():
-        return svc.callback_tasks["sweep"]()
+        return callbacks.sweep(svc)
 
 
 def delivery() -> CallbackDelivery:

@@ -1,5 +1,5 @@
-"""One contract for both challenge stores (database, Redis): issued once, taken once, expire,
-belong to one session."""
+"""Sessions' challenges on the one challenge store (database, Redis): random per mode, issued once,
+taken once, expire, belong to one session and its mode."""
 from __future__ import annotations
 
 import datetime as dt
@@ -9,18 +9,26 @@ import threading
 import pytest
 
 from wx_backend import db
-from wx_backend.verification.challenges import (CHALLENGE_TTL_S, DatabaseChallengeStore, RedisChallengeStore,
-                                                new_challenge)
+from wx_backend.crypto import Sealer
+from wx_backend.pipeline.challenge import (SESSION_TTL, DatabaseChallengeStore, RedisChallengeStore, issue_session,
+                                           new_session_challenge, take_session)
+
+CHALLENGE_TTL_S = SESSION_TTL.total_seconds()
+
+
+def new_challenge(session_id, mode, now, rng=None):
+    return new_session_challenge(mode, now, rng)
 
 from .conftest import make_rule, new_session
 
 
 @pytest.fixture(params=["database", "redis"])
-def store(request, app_ctx):
+def store(request, app_ctx, settings):
+    sealer = Sealer(settings.data_key)
     if request.param == "database":
-        return DatabaseChallengeStore()
+        return DatabaseChallengeStore(sealer)
     import redis
-    return RedisChallengeStore(redis.Redis.from_url(request.getfixturevalue("redis_url")))
+    return RedisChallengeStore(redis.Redis.from_url(request.getfixturevalue("redis_url")), sealer)
 
 
 @pytest.fixture
@@ -67,33 +75,43 @@ def test_lip_challenges_are_paced_one_random_moment_per_digit():
 
 
 def test_taken_once(store, two_sessions):
-    ch = new_challenge(two_sessions[0], "lip", NOW, random.Random(1))
-    store.put(ch)
-    got = store.take(ch.nonce, two_sessions[0], NOW + dt.timedelta(seconds=5))
-    assert got is not None and got.payload == ch.payload and got.mode == "lip"
-    assert store.take(ch.nonce, two_sessions[0], NOW + dt.timedelta(seconds=6)) is None
+    ch = issue_session(store, two_sessions[0], "lip", NOW, random.Random(1))
+    got = take_session(store, two_sessions[0], "lip", ch.nonce, NOW + dt.timedelta(seconds=5))
+    assert got == ch.payload and set(got) == {"code", "show_ms", "duration_ms"}
+    assert take_session(store, two_sessions[0], "lip", ch.nonce, NOW + dt.timedelta(seconds=6)) is None
 
 
-def test_expired_or_foreign_is_refused(store, two_sessions):
-    late = new_challenge(two_sessions[0], "lip", NOW)
-    store.put(late)
-    assert store.take(late.nonce, two_sessions[0], NOW + dt.timedelta(seconds=CHALLENGE_TTL_S)) is None
-    foreign = new_challenge(two_sessions[0], "lip", NOW)
-    store.put(foreign)
-    assert store.take(foreign.nonce, two_sessions[1], NOW) is None
-    assert store.take("no-such-nonce", two_sessions[0], NOW) is None
+def test_expired_foreign_or_other_mode_is_refused(store, two_sessions):
+    late = issue_session(store, two_sessions[0], "lip", NOW)
+    assert take_session(store, two_sessions[0], "lip", late.nonce,
+                        NOW + dt.timedelta(seconds=CHALLENGE_TTL_S)) is None
+    foreign = issue_session(store, two_sessions[0], "lip", NOW)
+    assert take_session(store, two_sessions[1], "lip", foreign.nonce, NOW) is None
+    assert take_session(store, two_sessions[0], "light", foreign.nonce, NOW) is None
+    assert take_session(store, two_sessions[0], "lip", "no-such-nonce", NOW) is None
+
+
+def test_the_stored_challenge_is_sealed(store, two_sessions):
+    ch = issue_session(store, two_sessions[0], "lip", NOW, random.Random(2))
+    if isinstance(store, DatabaseChallengeStore):
+        from wx_backend.pipeline.challenge import OneTimeChallenge
+        [row] = OneTimeChallenge.select()
+        stored = bytes(row.payload_sealed) + row.lookup.encode()
+    else:
+        client = store._client
+        stored = b"".join(k + b"".join(client.zrange(k, 0, -1)) for k in client.keys("wxf:chal:*"))
+    assert ch.nonce.encode() not in stored and ch.payload["code"].encode() not in stored
 
 
 def test_concurrent_takes_yield_one_winner(store, two_sessions, app):
-    ch = new_challenge(two_sessions[0], "light", NOW)
-    store.put(ch)
+    ch = issue_session(store, two_sessions[0], "light", NOW)
     wins, barrier = [], threading.Barrier(6)
 
     def racer():
         with app.app_context():
             db.database.connect(reuse_if_open=True)
             barrier.wait()
-            wins.append(store.take(ch.nonce, two_sessions[0], NOW) is not None)
+            wins.append(take_session(store, two_sessions[0], "light", ch.nonce, NOW) is not None)
             db.database.close()
 
     threads = [threading.Thread(target=racer) for _ in range(6)]

@@ -121,7 +121,7 @@ def test_results_are_purged_after_retention(svc, server, native, clock, vapp):
         with pytest.raises(Exception) as err:
             results.detect_info(merchant, request, sealer=svc.sealer, clock=svc.clock)
         assert err.value.result.tencent == "InvalidParameterValue.BizTokenExpired"
-        assert purge.purge_expired(svc.clock.now())["sessions"] == 0
+        assert purge.purge_expired(svc.clock.now(), svc.challenges)["sessions"] == 0
 
 
 def test_h5_page_only_inside_wechat(server, native):

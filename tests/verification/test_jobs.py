@@ -13,8 +13,11 @@ from faceengine.liveness.challenge import new_lip_challenge
 from wx_backend import db
 from wx_backend.billing.models import Charge
 from wx_backend.clock import utc_naive
+from wx_backend.pipeline import intake
+from wx_backend.pipeline.challenge import new_session_challenge
+from wx_backend.pipeline.verify import Verdict
+from wx_backend.result_codes import lookup
 from wx_backend.verification import attempts, jobs
-from wx_backend.verification.challenges import new_challenge
 from wx_backend.verification.models import RUNNING, Attempt, VerificationSession, VideoJob
 
 from .conftest import make_merchant, make_rule, new_session
@@ -47,7 +50,9 @@ def orphan_job(svc, session, video: bytes, challenge: dict) -> VideoJob:
 def test_killed_workers_job_is_rerun_by_the_sweep_and_charged_once(svc, h5_session, clock, grace_portrait):
     challenge = new_lip_challenge(random.Random(21)).to_json()
     job = orphan_job(svc, h5_session, record(grace_portrait, challenge, 21, "mp4"), challenge)
-    sweep = svc.verification_tasks["sweep"]
+    def sweep():
+        return jobs.sweep(svc)
+
     assert sweep() == 0                                   # the lease still holds: not lost yet
     clock.advance(svc.settings.job_lease_s + 1)
     assert sweep() == 1                                   # found and run again (eagerly here)
@@ -60,7 +65,8 @@ def test_killed_workers_job_is_rerun_by_the_sweep_and_charged_once(svc, h5_sessi
     clock.advance(svc.settings.job_lease_s + 1)
     assert sweep() == 0
     assert jobs.process_video(job.id, svc) == "skipped"
-    late = attempts.Verdict(code="Success", live_code="Success", compare_code="Success", sim=99.0)
+    ok = lookup("Success")
+    late = Verdict(ok, live=ok, compare=ok, sim=99.0)
     assert attempts.record_verdict(attempt, late, sealer=svc.sealer, clock=svc.clock) is False
     assert _charges() == 1
     assert VerificationSession.get_by_id(h5_session.id).state == "finished"
@@ -70,7 +76,7 @@ def test_a_job_that_keeps_failing_is_given_up_uncharged(svc, h5_session, clock):
     job = orphan_job(svc, h5_session, b"\x1a\x45\xdf\xa3 whatever", {"code": "1111"})
     VideoJob.update(runs=jobs.MAX_RUNS).where(VideoJob.id == job.id).execute()
     clock.advance(svc.settings.job_lease_s + 1)
-    svc.verification_tasks["sweep"]()
+    jobs.sweep(svc)
     job = VideoJob.get_by_id(job.id)
     assert job.state == "done" and job.video_sealed is None
     assert Attempt.get_by_id(job.attempt_id).state == "void"
@@ -92,9 +98,9 @@ class TestQueuedThroughHuey:
     def test_web_enqueues_and_the_worker_runs_it(self, svc, settings, h5_session, grace_portrait):
         huey = svc.jobs.huey
         assert type(huey).__name__ == ("RedisHuey" if settings.redis_url else "SqliteHuey")
-        issued = new_challenge(h5_session.id, "lip", svc.clock.now(), random.Random(3))
+        issued = new_session_challenge("lip", svc.clock.now(), random.Random(3))
         video = record(grace_portrait, issued.payload, 22, "mp4")
-        attempt = jobs.submit_video(h5_session, "user-digest", issued, video, ".mp4", svc)
+        attempt = jobs.submit_video(h5_session, "user-digest", issued.payload, intake.Video(video, "mp4"), svc)
         job = VideoJob.get(VideoJob.attempt == attempt.id)
         assert job.state == "queued" and Attempt.get_by_id(attempt.id).state == "pending"
         assert huey.pending_count() == 1

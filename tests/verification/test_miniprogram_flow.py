@@ -173,7 +173,7 @@ def test_a_capture_spliced_from_two_people_fails(server, merchant_mp, flow, grac
 
 
 def test_engine_identity_tells_people_apart(face_engine, grace_rgb, astronaut_rgb):
-    from wx_backend.liveness import EngineIdentity
+    from faceengine import EngineIdentity
 
     identity = EngineIdentity(face_engine)
 

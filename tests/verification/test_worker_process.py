@@ -14,7 +14,6 @@ import signal
 import subprocess
 import sys
 import time
-import types
 
 import pytest
 
@@ -22,6 +21,7 @@ from bench import lip_synth as talking
 from faceengine.liveness.challenge import new_lip_challenge
 from wx_backend import db
 from wx_backend.billing.models import Charge
+from wx_backend.pipeline import intake
 from wx_backend.verification import jobs
 from wx_backend.verification.models import DONE, JOB_DONE, PENDING, RUNNING, Attempt, VideoJob
 
@@ -68,8 +68,7 @@ def test_a_worker_killed_mid_job_is_replaced_and_the_job_is_charged_once(svc, se
     reading = dataclasses.replace(talking.Reading.following(CHALLENGE, rng), duration_ms=8000)
     video = talking.encode_video(talking.lip_capture(grace_portrait, reading, rng),
                                  talking.voiced_audio(reading, rng), "mp4")
-    attempt = jobs.submit_video(h5_session, "user-digest", types.SimpleNamespace(payload=CHALLENGE),
-                                video, ".mp4", svc)
+    attempt = jobs.submit_video(h5_session, "user-digest", CHALLENGE, intake.Video(video, "mp4"), svc)
     db.database.close()
     [job_id] = [j.id for j in VideoJob.select()]
 
@@ -117,9 +116,9 @@ def test_status_shows_a_queued_video_its_place_then_running(svc, settings, h5_se
     merchant = make_merchant(svc, native=False)
     other = VerificationSession.get(VerificationSession.biz_token == new_session(
         svc, merchant, make_rule(svc, merchant, "h5", "lip")))
-    issued = types.SimpleNamespace(payload=CHALLENGE)
-    jobs.submit_video(h5_session, "user-a", issued, b"\x1a\x45\xdf\xa3 video", ".webm", svc)
-    jobs.submit_video(other, "user-b", issued, b"\x1a\x45\xdf\xa3 video", ".webm", svc)
+    queued = intake.Video(b"\x1a\x45\xdf\xa3 video", "webm")
+    jobs.submit_video(h5_session, "user-a", CHALLENGE, queued, svc)
+    jobs.submit_video(other, "user-b", CHALLENGE, queued, svc)
 
     first, second = status.describe(h5_session, clock), status.describe(other, clock)
     assert first["state"] == second["state"] == "processing"

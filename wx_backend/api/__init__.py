@@ -2,10 +2,9 @@
 
 Actions register themselves with ``@action`` (``registry.py`` states the handler contract); this package
 registers its own (photo and liveness actions), other features import ``registry.action`` for theirs.
-Collaborators put in ``svc.extras``: ``rate_limiter`` and ``challenge_store`` (Redis-backed when
-``settings.redis_url``, database-backed otherwise; both hold across gunicorn workers) and
-``liveness_kit`` (this process's liveness models, shared with verification sessions; see
-wx_backend/liveness.py).
+Its collaborators are ``Services`` fields: ``rate_limiter`` and ``challenges`` (Redis-backed when
+``settings.redis_url``, database-backed otherwise; both hold across gunicorn workers), ``engine`` and
+``liveness`` (this process's models, shared with the verification sessions).
 """
 from __future__ import annotations
 
@@ -15,14 +14,9 @@ from ..services import Services
 
 
 def init_app(app: Flask, svc: Services) -> None:
-    from . import challenges, liveness_actions, photo_actions, ratelimit  # noqa: F401  (tables, actions)
-    from ..liveness import kit_holder
+    from . import liveness_actions, photo_actions, ratelimit  # noqa: F401  (tables, actions)
     from .gateway import bp
 
-    svc.extras.setdefault(ratelimit.RATE_LIMITER, ratelimit.build_rate_limiter(svc.settings.redis_url))
-    svc.extras.setdefault(challenges.CHALLENGES,
-                          challenges.build_challenge_store(svc.settings.redis_url, svc.sealer))
-    kit_holder(svc)   # loads on the first video, or in gunicorn's post_worker_init
     app.register_blueprint(bp)
     # POST / is the API; GET / stays the site's. Only when no feature serves a page there, a small one.
     if not any(rule.rule == "/" and "GET" in (rule.methods or ()) for rule in app.url_map.iter_rules()):

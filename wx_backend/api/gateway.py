@@ -1,4 +1,4 @@
-"""POST / — the Cloud API 3.0 gateway: authenticate, limit, reserve quota, run the action, settle, record.
+"""POST / — the Cloud API 3.0 gateway: authenticate, limit, reserve quota, run the action, charge, record.
 
 Order of checks (each failure answers HTTP 200 with ``{"Response": {"Error": ...}, "RequestId"}``, as the
 cloud does): request shape -> signature and timestamp (AuthFailure.*) -> merchant approved
@@ -17,17 +17,17 @@ import peewee
 from flask import Blueprint, Response, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from ..billing import ledger
 from ..crypto import SealError
 from ..errors import ServiceError
 from ..merchants.models import APPROVED, ApiCredential, Merchant
+from ..pipeline import charge
+from ..pipeline.challenge import ChallengeStoreUnavailable
 from ..registry.idcard import mask_id_number
 from ..result_codes import SUCCESS, ResultCode, lookup
 from ..services import Services, services
 from . import signing
-from .challenges import ChallengeStoreUnavailable
-from .ratelimit import RATE_LIMITER, RateLimiterUnavailable
-from .registry import ActionContext, get_action
+from .ratelimit import RateLimiterUnavailable
+from .registry import ActionContext, ActionSpec, get_action
 
 log = logging.getLogger(__name__)
 
@@ -80,16 +80,16 @@ def _authenticate(svc: Services, headers: dict[str, str], payload: bytes) -> Mer
     return credential.merchant
 
 
-def _idempotency_key(merchant_id: int, action: str, headers: dict[str, str], payload: bytes,
-                     request_id: str) -> str:
+def _charge_key(merchant_id: int, spec: ActionSpec, headers: dict[str, str], payload: bytes,
+                request_id: str) -> charge.ChargeKey:
     """A client that repeats a call with the same X-TC-TraceId and body pays once (the SDK re-sends the
     same TraceId on retries when the request's ``headers`` dict is reused); otherwise each call is its own."""
     trace = headers.get("x-tc-traceid", "").strip()
     if trace:
-        raw = f"trace:{action}:{trace}:{hashlib.sha256(payload).hexdigest()}"
+        raw = f"trace:{spec.name}:{trace}:{hashlib.sha256(payload).hexdigest()}"
     else:
         raw = f"request:{request_id}"
-    return ledger.charge_key(merchant_id, raw)
+    return charge.charge_key(merchant_id, spec.product, raw)
 
 
 def _result_of(body: dict) -> ResultCode:
@@ -133,40 +133,29 @@ def _refuse(svc: Services, merchant: Merchant, action_name: str, result: ResultC
             message: str | None = None) -> Response:
     """An authenticated call refused before any action ran: recorded (free), then answered."""
     try:
-        ledger.record_usage(merchant.id, action_name[:64], None, result.tencent, False, "", request_id,
+        charge.record_usage(merchant.id, action_name[:64], None, result.tencent, False, "", request_id,
                             svc.clock.now())
     except peewee.PeeweeException:
         log.exception("usage write failed for request %s", request_id)
     return _error(result, request_id, message)
 
 
-def _run(svc: Services, merchant: Merchant, spec, headers: dict[str, str], payload: bytes,
+def _run(svc: Services, merchant: Merchant, spec: ActionSpec, headers: dict[str, str], payload: bytes,
          request_id: str) -> Response:
+    """Admit, reserve, run the action, then charge by the result and record the call."""
     now = svc.clock.now()
-    masked = ""
-    hold = None
-    key = ""
-    result: ResultCode
-    message = None
+    masked, key, hold = "", None, None
     body: dict | None = None
+    message = None
     try:
-        limiter = svc.extras[RATE_LIMITER]
-        if not limiter.hit(f"merchant:{merchant.id}", merchant.qps_limit, int(now.timestamp() * 1000)):
-            raise ServiceError("RequestLimitExceeded")
-        try:
-            params = json.loads(payload or b"{}")
-        except (ValueError, UnicodeDecodeError):
-            raise ServiceError("InvalidParameter", "the body is not JSON") from None
-        if not isinstance(params, dict):
-            raise ServiceError("InvalidParameter", "the body must be a JSON object")
-        idcard = params.get("IdCard")
-        masked = mask_id_number(idcard) if isinstance(idcard, str) else ""
+        _admit(svc, merchant, now)
+        params = _params(payload)
+        masked = mask_id_number(params["IdCard"]) if isinstance(params.get("IdCard"), str) else ""
         if spec.product:
-            key = _idempotency_key(merchant.id, spec.name, headers, payload, request_id)
-            hold = ledger.reserve(merchant.id, spec.product, key, now)
-        ctx = ActionContext(merchant=merchant, request_id=request_id, clock=svc.clock, services=svc,
-                            settings=svc.settings)
-        answer = spec.handler(ctx, params)
+            key = _charge_key(merchant.id, spec, headers, payload, request_id)
+            hold = charge.reserve(key, now)
+        answer = spec.handler(ActionContext(merchant=merchant, request_id=request_id, clock=svc.clock,
+                                            services=svc, settings=svc.settings), params)
         result = _result_of(answer)      # before ``body`` is set: an unknown Result code is our bug
         body = answer
     except ServiceError as exc:
@@ -177,16 +166,34 @@ def _run(svc: Services, merchant: Merchant, spec, headers: dict[str, str], paylo
     except Exception:  # the one catch-all: any handler bug becomes InternalError, never a 500 page
         log.exception("action %s failed", spec.name)
         result = lookup("InternalError")
-    charged = False
-    try:
-        if hold is not None:
-            charged = ledger.settle(hold, merchant.id, spec.product, key, result, svc.clock.now())
-        ledger.record_usage(merchant.id, spec.name, spec.product, result.tencent, charged, masked, request_id,
-                            now)
-    except peewee.PeeweeException:
-        # The verdict is already computed; losing its record must not lose the answer. Logged for audit.
-        log.exception("billing/usage write failed for request %s", request_id)
+    _close(svc, merchant, spec, key, hold, result, masked, request_id, now)
     if body is not None:
         return _reply(body, request_id)
     return _error(result, request_id, message)
 
+
+def _admit(svc: Services, merchant: Merchant, now) -> None:
+    if not svc.rate_limiter.hit(f"merchant:{merchant.id}", merchant.qps_limit, int(now.timestamp() * 1000)):
+        raise ServiceError("RequestLimitExceeded")
+
+
+def _params(payload: bytes) -> dict:
+    try:
+        params = json.loads(payload or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        raise ServiceError("InvalidParameter", "the body is not JSON") from None
+    if not isinstance(params, dict):
+        raise ServiceError("InvalidParameter", "the body must be a JSON object")
+    return params
+
+
+def _close(svc: Services, merchant: Merchant, spec: ActionSpec, key: charge.ChargeKey | None,
+           hold: charge.Hold | None, result: ResultCode, masked: str, request_id: str, started) -> None:
+    """Charge a billable result once (the reserved unit; otherwise it goes back) and record the call."""
+    try:
+        charged = charge.charge(key, result, svc.clock.now(), hold=hold) if hold is not None else False
+        charge.record_usage(merchant.id, spec.name, spec.product, result.tencent, charged, masked, request_id,
+                            started)
+    except peewee.PeeweeException:
+        # The verdict is already computed; losing its record must not lose the answer. Logged for audit.
+        log.exception("billing/usage write failed for request %s", request_id)

@@ -3,25 +3,16 @@ from __future__ import annotations
 
 import logging
 
-from ..errors import BadRequest, ServiceError
-from ..registry import REGISTRY
+from ..errors import BadRequest, Rejected, ServiceError
+from ..pipeline.challenge import ACTION_SEQUENCE, LIVE_CODE, issue_cloud
+from ..pipeline.engine_errors import Stage, loaded
 from ..registry.photo_verify import PhotoVerdict, verify_id_name, verify_photo
 from ..registry.store import today
-from ..result_codes import lookup
-from .challenges import ACTION_SEQUENCE, CHALLENGES, LIVE_CODE, new_action_sequence, new_live_code
 from .registry import ActionContext, action
 
 log = logging.getLogger(__name__)
 
 EXTRA_MAX_CHARS = 10
-
-
-def engine_or_verdict(ctx: ActionContext, failure_code: str):
-    """(engine, None), or (None, verdict) when this worker's engine cannot load (not billable)."""
-    try:
-        return ctx.services.engine.get(), None
-    except Exception:  # EngineHolder logged the cause; any loader failure is the same verdict
-        return None, PhotoVerdict(lookup(failure_code))
 
 
 def refuse_encryption(params: dict) -> None:
@@ -41,15 +32,12 @@ def require_str(params: dict, name: str) -> str:
 
 @action("GetLiveCode")
 def get_live_code(ctx: ActionContext, params: dict) -> dict:
-    code = new_live_code()
-    ctx.services.extras[CHALLENGES].issue(ctx.merchant.id, LIVE_CODE, code, ctx.clock.now())
-    return {"LiveCode": code}
+    return {"LiveCode": issue_cloud(ctx.services.challenges, ctx.merchant.id, LIVE_CODE, ctx.clock.now())}
 
 
 @action("GetActionSequence")
 def get_action_sequence(ctx: ActionContext, params: dict) -> dict:
-    sequence = new_action_sequence()
-    ctx.services.extras[CHALLENGES].issue(ctx.merchant.id, ACTION_SEQUENCE, sequence, ctx.clock.now())
+    sequence = issue_cloud(ctx.services.challenges, ctx.merchant.id, ACTION_SEQUENCE, ctx.clock.now())
     return {"ActionSequence": sequence}
 
 
@@ -57,7 +45,7 @@ def get_action_sequence(ctx: ActionContext, params: dict) -> dict:
 def id_card_verification(ctx: ActionContext, params: dict) -> dict:
     refuse_encryption(params)
     id_card, name = require_str(params, "IdCard"), require_str(params, "Name")
-    result = verify_id_name(ctx.services.extras[REGISTRY], id_card, name, today(ctx.clock))
+    result = verify_id_name(ctx.services.registry, id_card, name, today(ctx.clock))
     return {"Result": result.tencent, "Description": result.message}
 
 
@@ -69,10 +57,13 @@ def image_recognition_v2(ctx: ActionContext, params: dict) -> dict:
     extra = params.get("Extra")
     if extra is not None and (not isinstance(extra, str) or len(extra) > EXTRA_MAX_CHARS):
         raise BadRequest("InvalidParameterValue", f"Extra 最长 {EXTRA_MAX_CHARS} 个字符")
-    engine, verdict = engine_or_verdict(ctx, "FailedOperation.CompareSystemError")
-    if verdict is None:
-        verdict = verify_photo(engine, ctx.services.extras[REGISTRY], id_card, name, image,
-                               today(ctx.clock), ctx.settings.max_image_bytes)
+    try:
+        engine = loaded(ctx.services.engine, Stage.PHOTO)
+    except Rejected as failed:
+        verdict = PhotoVerdict(failed.result)
+    else:
+        verdict = verify_photo(engine, ctx.services.registry, id_card, name, image, today(ctx.clock),
+                               ctx.settings.max_image_bytes)
     body = {"Sim": verdict.sim, "Result": verdict.result.tencent, "Description": verdict.description}
     if extra is not None:
         body["Extra"] = extra

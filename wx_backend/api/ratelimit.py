@@ -26,7 +26,6 @@ from ..db import BaseModel
 log = logging.getLogger(__name__)
 
 WINDOW_MS = 1000
-RATE_LIMITER = "rate_limiter"      # svc.extras key
 
 
 class RateLimiterUnavailable(Exception):

@@ -1,7 +1,8 @@
-"""Per-call billing: usage records, prepaid packs then postpaid, at most one charge per call.
+"""Per-call billing: the tables (usage records, charges, reservations), the usage summary and the CLI.
 
-Public: ``ledger.reserve/settle`` (Cloud API dispatcher), ``ledger.has_quota/charge`` (verification
-sessions), ``usage.usage_summary`` (CLI ``billing usage`` and the merchant console), ``chart`` (its SVG and CSV).
+Charging itself is the pipeline's last step, ``wx_backend.pipeline.charge`` (one ``charge(key)`` for
+the Cloud API and the sessions); ``usage.usage_summary`` serves the CLI ``billing usage`` and the
+merchant console, ``chart`` its SVG and CSV.
 """
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ def release_stale_command(older_than_minutes: int):
 
     from .. import db
     from ..services import EXTENSION_KEY
-    from .ledger import release_stale
+    from ..pipeline.charge import release_stale
 
     now = current_app.extensions[EXTENSION_KEY].clock.now()
     with db.database.connection_context():

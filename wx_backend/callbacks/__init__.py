@@ -1,10 +1,11 @@
 """Signed result callbacks to the merchant's server (docs/callbacks.md).
 
 ``init_app`` registers the delivery tasks on the application's job queue (``callbacks.deliver_due``,
-enqueued after a verdict commits, and ``callbacks.sweep`` every minute: expiry events and due retries),
-the eraser the retention purge and deletions call, and the ``callback`` CLI group. The transport is
-``safe_http.PinnedTransport`` unless ``svc.extras["callback_transport"]`` is given; the DNS resolver
-can be replaced through ``svc.extras["callback_resolver"]`` (tests).
+enqueued after a verdict commits, and ``callbacks.sweep`` every minute: expiry events and due retries)
+and the ``callback`` CLI group; the eraser the retention purge and deletions call is in
+``Services.session_erasers``. The transport is ``safe_http.PinnedTransport`` unless
+``Services.callback_transport`` is given; the DNS resolver is ``Services.callback_resolver`` (tests
+replace both through ``create_app(overrides=...)``).
 """
 from __future__ import annotations
 
@@ -17,20 +18,19 @@ from huey import crontab
 
 from ..services import Services
 
-TASKS = "callback_tasks"
+DELIVER_DUE = "callbacks.deliver_due"
 callback_cli = AppGroup("callback", help="Result callbacks to merchants' servers.")
 
 
 def transport(svc: Services):
     from .safe_http import PinnedTransport, system_resolver
 
-    given = svc.extras.get("callback_transport")
-    if given is not None:
-        return given
+    if svc.callback_transport is not None:
+        return svc.callback_transport
     s = svc.settings
     return PinnedTransport(production=s.is_production, allow=s.callback_allow_networks,
                            timeout_s=s.callback_timeout_s,
-                           resolver=svc.extras.get("callback_resolver", system_resolver))
+                           resolver=svc.callback_resolver)
 
 
 def send_due(svc: Services) -> dict[str, int]:
@@ -47,28 +47,25 @@ def send_due(svc: Services) -> dict[str, int]:
 def nudge(svc: Services) -> None:
     """A session may just have ended: send its callback now rather than at the next sweep. Call after
     the verdict's transaction committed (the task may run at once, in this thread, in tests)."""
-    tasks = svc.extras.get(TASKS)
-    if tasks is not None:
-        tasks["deliver_due"]()
+    task = svc.jobs.tasks.get(DELIVER_DUE)
+    if task is not None:
+        task()
 
 
 def init_app(app: Flask, svc: Services) -> None:
     from . import deliveries, models  # noqa: F401  (registers the table)
 
-    queue = svc.extras["jobs"]
-
-    @queue.task("callbacks.deliver_due")
-    def deliver_due_task() -> dict:
-        return send_due(svc)
-
-    def sweep() -> dict:
-        expired = deliveries.record_expired(svc.clock.now())
-        return {"expired_events": expired, **send_due(svc)}
-
-    queue.periodic("callbacks.sweep", crontab(minute="*"))(sweep)
-    svc.extras[TASKS] = {"deliver_due": deliver_due_task, "sweep": sweep}
-    svc.extras.setdefault("session_erasers", []).append(deliveries.erase)
+    svc.jobs.task(DELIVER_DUE)(lambda: send_due(svc))
+    svc.jobs.periodic("callbacks.sweep", crontab(minute="*"))(lambda: sweep(svc))
     app.cli.add_command(callback_cli)
+
+
+def sweep(svc: Services) -> dict:
+    """Expiry events, then every due delivery."""
+    from . import deliveries
+
+    expired = deliveries.record_expired(svc.clock.now())
+    return {"expired_events": expired, **send_due(svc)}
 
 
 @callback_cli.command("list")
@@ -118,4 +115,4 @@ def sweep_command():
 
     svc = current_app.extensions[EXTENSION_KEY]
     with db.database.connection_context():
-        click.echo(json.dumps(svc.extras[TASKS]["sweep"]()))
+        click.echo(json.dumps(sweep(svc)))

@@ -1,7 +1,7 @@
 """Merchant onboarding: applications, review, the industry whitelist, notifications, consoles.
 
-``init_app`` loads and validates industry_whitelist.yaml (a broken file stops start-up with the line),
-registers the whitelist and the SMS gateway as collaborators, the two consoles and the CLI groups.
+The whitelist (industry_whitelist.yaml, validated at start-up: a broken file stops it with the line)
+and the SMS gateway are ``Services`` fields; ``init_app`` registers the consoles and the CLI groups.
 Other features use ``review.approve`` and ``seed.create_approved_merchant``.
 """
 from __future__ import annotations
@@ -17,11 +17,7 @@ log = logging.getLogger(__name__)
 
 def init_app(app: Flask, svc: Services) -> None:
     from . import models  # noqa: F401  (registers the tables)
-    from .sms import OutboxSmsGateway
-    from .whitelist import load
 
-    svc.extras["whitelist"] = load(svc.settings.industry_whitelist_path)
-    svc.extras["sms"] = OutboxSmsGateway(svc.clock)
     _warn_about_the_calendar(svc)
     from .cli import register_cli
     from .console_merchant import bp as merchant_bp

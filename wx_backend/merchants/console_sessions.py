@@ -29,7 +29,7 @@ def session_delete(user: MerchantUser):
     token = (request.form.get("biz_token") or "").strip()
     try:
         done = delete_session(user.merchant_id, token, svc.clock.now(), via="console",
-                              erasers=svc.extras.get("session_erasers", ()))
+                              erasers=svc.session_erasers)
     except ServiceError as exc:
         if exc.result.tencent.endswith("BizTokenIllegal"):
             abort(404)

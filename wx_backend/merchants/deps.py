@@ -23,7 +23,7 @@ class OnboardingDeps:
     @classmethod
     def from_services(cls, svc: Services) -> "OnboardingDeps":
         return cls(settings=svc.settings, clock=svc.clock, sealer=svc.sealer,
-                   sms=svc.extras["sms"], whitelist=svc.extras["whitelist"])
+                   sms=svc.sms, whitelist=svc.whitelist)
 
     def now(self) -> dt.datetime:
         """Aware UTC now."""

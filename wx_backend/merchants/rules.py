@@ -72,7 +72,7 @@ class RuleContext:
     def from_services(cls, svc) -> "RuleContext":
         return cls(sealer=svc.sealer, production=svc.settings.is_production,
                    callback_allow=svc.settings.callback_allow_networks,
-                   resolver=svc.extras.get("callback_resolver", safe_http.system_resolver))
+                   resolver=svc.callback_resolver)
 
 
 def allowed_channels(merchant: Merchant) -> list[str]:

@@ -1,7 +1,7 @@
 """The authority ID registry (stands in for the national ID-photo database) and photo verification.
 
-``svc.extras["authority_registry"]`` is the AuthorityRegistry the services use (LocalRegistry by default;
-a deployment with access to a real authority source replaces it). CLI: ``flask --app app authority add``
+``Services.registry`` is the AuthorityRegistry the services use (LocalRegistry by default; a deployment
+with access to a real authority source replaces it). CLI: ``flask --app app authority add``
 and ``flask --app app authority import FILE.csv``.
 """
 from __future__ import annotations
@@ -10,13 +10,8 @@ from flask import Flask
 
 from ..services import Services
 
-REGISTRY = "authority_registry"
-
-
 def init_app(app: Flask, svc: Services) -> None:
     from . import models  # noqa: F401  (registers the tables)
     from .cli import authority_cli
-    from .store import LocalRegistry
 
-    svc.extras.setdefault(REGISTRY, LocalRegistry(svc.sealer, svc.clock))
     app.cli.add_command(authority_cli)

@@ -16,9 +16,10 @@ import click
 from flask.cli import AppGroup
 
 from .. import db
+from ..errors import Rejected
 from ..services import services
 from .idcard import InvalidIdNumber, InvalidName, mask_id_number, validate_id_number, validate_name
-from .photo_verify import Rejected, file_template
+from .photo_verify import file_template
 from .store import PhotoUnusable, RegistryError, today
 
 authority_cli = AppGroup("authority", help="The authority ID registry (ID number, name, ID photo).")
@@ -32,8 +33,6 @@ class EnrolError(Exception):
 
 def _enrol(id_number: str, name: str, photo: str | None) -> bool:
     """Validate and store one person; returns True when new. Raises EnrolError."""
-    from . import REGISTRY
-
     svc = services()
     try:
         validate_id_number(id_number, today(svc.clock))
@@ -59,7 +58,7 @@ def _enrol(id_number: str, name: str, photo: str | None) -> bool:
             raise EnrolError("FailedOperation.CompareSystemError", f"face engine unavailable: {exc}") from None
         template, model = face.to_bytes(), face.model
     try:
-        return svc.extras[REGISTRY].put(id_number, name, template, model, photo=data)
+        return svc.registry.put(id_number, name, template, model, photo=data)
     except RegistryError as exc:
         raise EnrolError("InternalError", str(exc)) from None
 
@@ -118,8 +117,6 @@ def reembed_command(dry_run: bool):
     Verification also does it on first use of a record; this does it for all at once. Records
     enrolled before photos were kept ("no_photo") are compared with the embedder that made their
     template until their photo is enrolled again (``authority add`` / ``import``)."""
-    from . import REGISTRY
-
     svc = services()
     try:
         engine = svc.engine.get()
@@ -134,7 +131,7 @@ def reembed_command(dry_run: bool):
 
     with db.database.connection_context():
         try:
-            counts = svc.extras[REGISTRY].reembed(engine.model_id, make_template, dry_run=dry_run)
+            counts = svc.registry.reembed(engine.model_id, make_template, dry_run=dry_run)
         except RegistryError as exc:
             raise click.ClickException(str(exc)) from None
     click.echo(json.dumps({"model": engine.model_id, "dry_run": dry_run, **counts}))

@@ -15,8 +15,8 @@ its template, so the probe is embedded with that template's embedder (``Probe``)
 that embedder's own calibration. Templates of two embedders are never compared with each other.
 
 "Not the same person", "name does not match", "no face" are verdicts (a PhotoVerdict), not exceptions.
-faceengine's exceptions ("could not evaluate") are translated into result codes here, at this one
-boundary; the Cloud API handlers never see them.
+faceengine's exceptions ("could not evaluate") become result codes through the pipeline's one map
+(``wx_backend.pipeline.engine_errors``); the Cloud API handlers never see them.
 """
 from __future__ import annotations
 
@@ -26,23 +26,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from faceengine.embed import FaceTemplate
-from faceengine.engine import FaceAnalysis
-from faceengine.errors import EngineUnavailable, FaceEngineError, MediaError
-from faceengine.intake import IntakeLimits, decode_base64_image, decode_image
+from faceengine import FaceAnalysis, FaceTemplate, IntakeLimits, decode_base64_image, decode_image
 
+from ..errors import Rejected
+from ..pipeline.engine_errors import ENGINE_ERRORS, Stage, rejected
 from ..result_codes import SUCCESS, ResultCode, lookup
 from .idcard import InvalidIdNumber, InvalidName, normalise_name, validate_id_number, validate_name
 from .store import AuthorityRegistry, NoSuchIdentity, RegistryError
 
 log = logging.getLogger(__name__)
-
-# faceengine intake reasons -> result codes (everything else undecodable is ImageDecodeFailed).
-_MEDIA_CODES = {
-    "ImageSizeTooLarge": "FailedOperation.ImageSizeTooLarge",
-    "ImageDecompressionBomb": "FailedOperation.ImageSizeTooLarge",
-}
-
 
 @dataclass(frozen=True)
 class PhotoVerdict:
@@ -52,25 +44,6 @@ class PhotoVerdict:
     @property
     def description(self) -> str:
         return self.result.message
-
-
-class Rejected(Exception):
-    """Internal short-circuit of the pipeline: the verdict is ``result`` (not an error of ours)."""
-
-    def __init__(self, code: str):
-        super().__init__(code)
-        self.result = lookup(code)
-
-
-def engine_failure(exc: Exception) -> ResultCode:
-    """The result code of an engine exception (the boundary's one mapping)."""
-    if isinstance(exc, MediaError):
-        return lookup(_MEDIA_CODES.get(exc.code, "FailedOperation.ImageDecodeFailed"))
-    if isinstance(exc, EngineUnavailable):
-        log.error("face engine unavailable: %s", exc)
-    else:
-        log.error("face engine could not evaluate: %s", type(exc).__name__)
-    return lookup("FailedOperation.CompareSystemError")
 
 
 def check_identity(id_number: object, name: object, today: dt.date) -> tuple[str, str]:
@@ -123,8 +96,8 @@ def identity_reference(engine, registry: AuthorityRegistry, id_number: object, n
         raise Rejected("FailedOperation.IdPhotoNoExist")
     try:
         template = FaceTemplate.from_bytes(record.template)
-    except FaceEngineError as exc:
-        raise Rejected(engine_failure(exc).tencent) from None
+    except ENGINE_ERRORS as exc:
+        raise rejected(exc, Stage.COMPARE) from None
     if template.model == engine.model_id:
         return template
     if record.photo:
@@ -162,8 +135,8 @@ class Probe:
 def _analysed(engine, image_rgb, reference: bool) -> Probe:
     try:
         analysis = engine.analyse(image_rgb, reference=reference)
-    except FaceEngineError as exc:
-        raise Rejected(engine_failure(exc).tencent) from None
+    except ENGINE_ERRORS as exc:
+        raise rejected(exc, Stage.PHOTO) from None
     if not analysis.quality.ok:
         raise Rejected("FailedOperation." + analysis.quality.codes[0])
     if analysis.template is None:
@@ -176,8 +149,8 @@ def _decoded_base64(image_base64: object, max_bytes: int):
         raise Rejected("FailedOperation.ImageDecodeFailed")
     try:
         return decode_base64_image(image_base64, IntakeLimits(max_bytes=max_bytes))
-    except FaceEngineError as exc:
-        raise Rejected(engine_failure(exc).tencent) from None
+    except ENGINE_ERRORS as exc:
+        raise rejected(exc, Stage.PHOTO) from None
 
 
 def photo_template(engine, image_base64: object, max_bytes: int, reference: bool = False) -> FaceTemplate:
@@ -192,8 +165,8 @@ def file_template(engine, data: bytes, max_bytes: int) -> FaceTemplate:
     reference rules."""
     try:
         image = decode_image(data, IntakeLimits(max_bytes=max_bytes))
-    except FaceEngineError as exc:
-        raise Rejected(engine_failure(exc).tencent) from None
+    except ENGINE_ERRORS as exc:
+        raise rejected(exc, Stage.PHOTO) from None
     return _analysed(engine, image, reference=True).analysis.template
 
 
@@ -203,8 +176,8 @@ def compare(engine, probe: FaceTemplate | Probe, reference: FaceTemplate) -> Pho
         if isinstance(probe, Probe):
             probe = probe.template_for(engine, reference.model)
         sim = float(engine.compare(probe, reference))
-    except FaceEngineError as exc:
-        return PhotoVerdict(engine_failure(exc))
+    except ENGINE_ERRORS as exc:
+        return PhotoVerdict(rejected(exc, Stage.COMPARE).result)
     sim = round(min(100.0, max(0.0, sim)), 2)
     if sim >= engine.match_threshold:
         return PhotoVerdict(SUCCESS, sim)

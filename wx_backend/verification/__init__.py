@@ -2,10 +2,9 @@
 channels: WeChat native H5 and mini-program (live frames, verdict now) and ordinary H5 (recorded
 video, verdict in the background). See docs/sessions.md.
 
-Collaborators registered here (``svc.extras``): ``session_challenges`` (database or Redis),
-``liveness_kit`` (per-process mesher + identity check on the engine, loaded on first use), ``jobs`` (the application's
-JobQueue, created here when no other feature did) and ``verification_tasks`` (enqueue-able tasks).
-CLI: ``flask --app app verification purge``.
+The steps are the pipeline's (wx_backend/pipeline), sequenced by ``flow``; the collaborators are
+``Services`` fields (challenges, engine, liveness, jobs, session_erasers). The video tasks are
+registered on the application's JobQueue here. CLI: ``flask --app app verification purge|sweep|delete``.
 """
 from __future__ import annotations
 
@@ -23,15 +22,8 @@ verification_cli = AppGroup("verification", help="Verification sessions.")
 def init_app(app: Flask, svc: Services) -> None:
     from . import actions, models  # noqa: F401  (registers the Cloud API actions and the tables)
     from . import jobs, pages, views
-    from ..jobs import JobQueue, build_huey
-    from .challenges import build_store
-    from ..liveness import kit_holder
 
-    svc.extras.setdefault("session_challenges", build_store(svc.settings.redis_url))
-    kit_holder(svc)
-    if "jobs" not in svc.extras:
-        svc.extras["jobs"] = JobQueue(build_huey(svc.settings), app)
-    svc.extras["verification_tasks"] = jobs.register(svc.extras["jobs"], svc)
+    jobs.register(svc.jobs, svc)
     app.register_blueprint(views.bp)
     app.register_blueprint(pages.bp)
     app.cli.add_command(verification_cli)
@@ -48,7 +40,7 @@ def purge_command():
 
     svc = current_app.extensions[EXTENSION_KEY]
     with db.database.connection_context():
-        click.echo(json.dumps(purge_expired(svc.clock.now(), erasers=svc.extras.get("session_erasers", ()))))
+        click.echo(json.dumps(purge_expired(svc.clock.now(), svc.challenges, erasers=svc.session_erasers)))
 
 
 @verification_cli.command("sweep")
@@ -58,10 +50,11 @@ def sweep_command():
 
     from .. import db
     from ..services import EXTENSION_KEY
+    from .jobs import sweep
 
     svc = current_app.extensions[EXTENSION_KEY]
     with db.database.connection_context():
-        click.echo(json.dumps({"requeued": svc.verification_tasks["sweep"]()}))
+        click.echo(json.dumps({"requeued": sweep(svc)}))
 
 
 @verification_cli.command("delete")
@@ -80,7 +73,7 @@ def delete_command(biz_token: str, merchant_id: int):
     with db.database.connection_context():
         try:
             done = delete_session(merchant_id, biz_token, svc.clock.now(), via="cli",
-                                  erasers=svc.extras.get("session_erasers", ()))
+                                  erasers=svc.session_erasers)
         except ServiceError as exc:
             raise click.ClickException(f"{exc.result.tencent}: {exc.message}") from None
     click.echo(json.dumps({"biz_token": done.biz_token, "deleted": done.deleted}))

@@ -7,8 +7,8 @@ attempt's verdict is charged by the session itself (key BizToken:seq), see attem
 from __future__ import annotations
 
 from ..api.registry import ActionContext, action
-from ..billing import ledger
 from ..errors import BadRequest, Refused
+from ..pipeline import charge
 from . import purge, results, sessions
 from .attempts import PRODUCT
 
@@ -16,7 +16,7 @@ from .attempts import PRODUCT
 @action("DetectAuth", product=None)
 def detect_auth(ctx: ActionContext, params: dict) -> dict:
     request = sessions.DetectAuthRequest.from_params(params)
-    if not ledger.has_quota(ctx.merchant.id, PRODUCT, ctx.clock.now()):
+    if not charge.has_quota(ctx.merchant.id, PRODUCT, ctx.clock.now()):
         raise Refused("UnauthorizedOperation.Arrears")
     created = sessions.create_session(ctx.merchant, request, settings=ctx.settings, clock=ctx.clock,
                                       sealer=ctx.services.sealer, request_id=ctx.request_id)
@@ -36,5 +36,5 @@ def delete_detect_info(ctx: ActionContext, params: dict) -> dict:
     if not isinstance(token, str) or not token:
         raise BadRequest("MissingParameter", "缺少参数 BizToken")
     done = purge.delete_session(ctx.merchant.id, token, ctx.clock.now(), via="api",
-                                erasers=ctx.services.extras.get("session_erasers", ()))
+                                erasers=ctx.services.session_erasers)
     return {"BizToken": done.biz_token, "Deleted": done.deleted}

@@ -2,7 +2,8 @@
 the one place a verdict is written, charged and settles the session.
 
 Bad input never reaches this module's state changes: callers parse and check media first, and an
-attempt that could not be evaluated is voided (it does not count, nothing is charged).
+attempt whose outcome is not a verdict (bad media found late, an engine that could not run: the result
+code's kind) is voided: it does not count and nothing is charged.
 """
 from __future__ import annotations
 
@@ -11,17 +12,18 @@ import datetime as dt
 import json
 import logging
 from dataclasses import dataclass
+from typing import Callable
 
 from .. import db
-from ..billing import ledger
 from ..callbacks import deliveries as callback_events
 from ..clock import Clock, utc_naive
 from ..crypto import Sealer
-from ..errors import Refused, ServiceError
+from ..errors import Refused, Rejected
+from ..pipeline import charge
+from ..pipeline.verify import Verdict
 from ..registry.idcard import mask_id_number
-from ..result_codes import lookup
+from ..result_codes import Kind, lookup
 from . import sessions
-from .challenges import IssuedChallenge
 from .models import DONE, PENDING, VOID, Attempt, VerificationSession
 
 log = logging.getLogger(__name__)
@@ -31,23 +33,6 @@ PRODUCT = "live_verification"
 FAILURE_LIMIT, FAILURE_WINDOW_S = 5, 180
 # Frames of a capture kept for the merchant: BestFrame and up to two more (BestFrames).
 MAX_BEST_FRAMES = 3
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """What one evaluated attempt found. Codes are Tencent strings from the result-code table."""
-
-    code: str
-    live_code: str
-    compare_code: str = ""
-    sim: float | None = None
-    liveness_score: float | None = None
-    best_frame_jpeg: bytes | None = None
-    more_frames_jpeg: tuple[bytes, ...] = ()     # the capture's next best frames (BestFrames), <= 2
-
-    @property
-    def success(self) -> bool:
-        return self.code == "Success"
 
 
 @dataclass(frozen=True)
@@ -82,7 +67,7 @@ def check_failure_rate(user_digest: str, clock: Clock) -> None:
 
 
 def check_quota(session: VerificationSession, clock: Clock) -> None:
-    if not ledger.has_quota(session.merchant_id, PRODUCT, clock.now()):
+    if not charge.has_quota(session.merchant_id, PRODUCT, clock.now()):
         raise Refused("UnauthorizedOperation.Arrears")
 
 
@@ -110,17 +95,21 @@ def record_verdict(attempt: Attempt, verdict: Verdict, *, sealer: Sealer, clock:
     """
     now = utc_naive(clock.now())
     session = VerificationSession.get_by_id(attempt.session_id)
-    result = lookup(verdict.code)
+    result = verdict.result
     masked = mask_id_number(sealer.open_text(session.id_card_sealed)) if session.id_card_sealed else ""
+    # The best frames are kept only when they went on to the comparison (the merchant's photo of the
+    # user): BestFrame, and up to MAX_BEST_FRAMES - 1 more (BestFrames).
+    kept = verdict.best_frames_jpeg[:MAX_BEST_FRAMES] if verdict.compare is not None else ()
+    best = kept[0] if kept else None
     # Verdict, session state and charge commit together: a crash leaves either none of them (the
     # job is re-run) or all of them; the charge key (BizToken:seq) is unique besides.
     with db.database.atomic():
         written = Attempt.update(
-            state=DONE, code=result.tencent, live_code=lookup(verdict.live_code).tencent,
-            compare_code=lookup(verdict.compare_code).tencent if verdict.compare_code else "",
+            state=DONE, code=result.tencent, live_code=(verdict.live or result).tencent,
+            compare_code=verdict.compare.tencent if verdict.compare is not None else "",
             sim=verdict.sim, liveness_score=verdict.liveness_score,
-            best_frame_sealed=sealer.seal(verdict.best_frame_jpeg) if verdict.best_frame_jpeg else None,
-            more_frames_sealed=seal_frames(sealer, verdict.more_frames_jpeg),
+            best_frame_sealed=sealer.seal(best) if best else None,
+            more_frames_sealed=seal_frames(sealer, kept[1:]),
             is_need_charge=result.billable, finished_at=now,
         ).where((Attempt.id == attempt.id) & (Attempt.state == PENDING)).execute()
         if not written:
@@ -128,9 +117,10 @@ def record_verdict(attempt: Attempt, verdict: Verdict, *, sealer: Sealer, clock:
         ended = sessions.settle(session, verdict.success, now)
         if ended:      # the merchant's result callback, in the verdict's transaction (sent after commit)
             callback_events.record_event(session.id, ended, now)
-        ledger.charge(session.merchant_id, PRODUCT, f"{session.biz_token}:{attempt.seq}", result.tencent,
-                      masked, now=now, action="DetectAuth",
-                      request_id=f"{session.request_id}:{attempt.seq}" if session.request_id else "")
+        key = charge.charge_key(session.merchant_id, PRODUCT, f"{session.biz_token}:{attempt.seq}")
+        charged = charge.charge(key, result, now)
+        charge.record_usage(session.merchant_id, "DetectAuth", PRODUCT, result.tencent, charged, masked,
+                            f"{session.request_id}:{attempt.seq}" if session.request_id else "", now)
     log.info("attempt verdict session=%s seq=%s code=%s", session.id, attempt.seq, result.tencent)
     return True
 
@@ -142,15 +132,22 @@ def outcome(attempt: Attempt) -> AttemptOutcome:
                           attempts_left=max(0, sessions.MAX_ATTEMPTS - session.attempts_used))
 
 
-def run_frames_attempt(session: VerificationSession, user_digest: str, challenge: IssuedChallenge,
-                       evaluate, *, sealer: Sealer, clock: Clock) -> AttemptOutcome:
-    """Live frames (native H5, mini-program): evaluate now. ``evaluate()`` -> Verdict may raise
-    ServiceError for input it cannot use or an engine it cannot run; the attempt is then voided."""
-    attempt = start_attempt(session, "frames", user_digest, clock)
-    try:
-        verdict = evaluate()
-    except ServiceError as exc:
-        void_attempt(attempt, exc.result.tencent, clock)
-        raise
+def settle_attempt(attempt: Attempt, verdict: Verdict, *, sealer: Sealer, clock: Clock) -> bool:
+    """Record a verdict (once), or void the attempt when the outcome is not a verdict (bad input found
+    late, an engine that could not run). Returns False when the attempt was voided."""
+    if verdict.result.kind is not Kind.VERDICT:
+        void_attempt(attempt, verdict.result.tencent, clock)
+        return False
     record_verdict(attempt, verdict, sealer=sealer, clock=clock)
+    return True
+
+
+def run_attempt(session: VerificationSession, user_digest: str, evaluate: Callable[[], Verdict], *,
+                sealer: Sealer, clock: Clock) -> AttemptOutcome:
+    """Live frames (native H5, mini-program): evaluate now. An outcome that is not a verdict voids the
+    attempt and is raised (Rejected), so the client gets its code and may try again."""
+    attempt = start_attempt(session, "frames", user_digest, clock)
+    verdict = evaluate()
+    if not settle_attempt(attempt, verdict, sealer=sealer, clock=clock):
+        raise Rejected(verdict.result)
     return outcome(attempt)

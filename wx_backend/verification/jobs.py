@@ -12,9 +12,7 @@ import contextlib
 import datetime as dt
 import json
 import logging
-import tempfile
 import threading
-from pathlib import Path
 
 import peewee
 from huey import crontab
@@ -22,12 +20,15 @@ from huey import crontab
 from .. import callbacks, db
 from ..clock import utc_naive
 from ..crypto import SealError
-from ..errors import ServiceError
-from . import attempts, purge
+from ..errors import Rejected
+from ..pipeline import intake
+from ..pipeline.verify import Verdict
+from . import attempts, purge, verdicts
 from .models import JOB_DONE, PENDING, QUEUED, RUNNING, Attempt, VerificationSession, VideoJob
 
 log = logging.getLogger(__name__)
 
+PROCESS_VIDEO, PURGE = "verification.process_video", "verification.purge"
 QUEUE_GRACE_S = 120      # a queued job untouched this long is re-enqueued (its queue entry was lost)
 MAX_RUNS = 3
 
@@ -99,8 +100,6 @@ def process_video(job_id: int, svc) -> str:
 
 
 def _run_claimed(job: VideoJob, attempt: Attempt, session: VerificationSession, svc) -> str:
-    from .verdicts import evaluate_video
-
     clock, sealer = svc.clock, svc.sealer
     try:
         video = sealer.open(job.video_sealed) if job.video_sealed is not None else None
@@ -110,24 +109,23 @@ def _run_claimed(job: VideoJob, attempt: Attempt, session: VerificationSession, 
         attempts.void_attempt(attempt, "LivessSystemError", clock)
         _finish(job, "video missing", clock.now())
         return "void"
-    with tempfile.TemporaryDirectory(prefix="wxf-video-") as tmp:
-        path = Path(tmp) / f"capture{job.video_suffix}"
-        path.write_bytes(video)
-        del video
-        try:
-            verdict = evaluate_video(svc, session, json.loads(job.challenge_payload), path)
-        except ServiceError as exc:
-            attempts.void_attempt(attempt, exc.result.tencent, clock)
-            _finish(job, exc.result.tencent, clock.now())
-            return "void"
+    try:
+        capture = intake.read_capture(video, session.liveness_mode)     # from memory, never a file
+    except Rejected as bad:
+        verdict = Verdict(bad.result)
+    else:
+        verdict = verdicts.evaluate(svc, session, json.loads(job.challenge_payload), capture)
+    del video
     with db.database.atomic():
-        attempts.record_verdict(attempt, verdict, sealer=sealer, clock=clock)
-        _finish(job, "", clock.now())
+        recorded = attempts.settle_attempt(attempt, verdict, sealer=sealer, clock=clock)
+        _finish(job, "" if recorded else verdict.result.tencent, clock.now())
+    if not recorded:
+        return "void"
     callbacks.nudge(svc)           # after the commit: the session may have ended
     return "done"
 
 
-def submit_video(session: VerificationSession, user_digest: str, issued, data: bytes, suffix: str,
+def submit_video(session: VerificationSession, user_digest: str, challenge: dict, video: intake.Video,
                  svc) -> Attempt:
     """Count the attempt, store the video sealed with its job row, then enqueue the task.
 
@@ -137,10 +135,10 @@ def submit_video(session: VerificationSession, user_digest: str, issued, data: b
     now = utc_naive(svc.clock.now())
     with db.database.atomic():
         attempt = attempts.start_attempt(session, "video", user_digest, svc.clock)
-        job = VideoJob.create(attempt=attempt, challenge_payload=json.dumps(issued.payload),
-                              video_sealed=svc.sealer.seal(data), video_suffix=suffix, state=QUEUED,
+        job = VideoJob.create(attempt=attempt, challenge_payload=json.dumps(challenge),
+                              video_sealed=svc.sealer.seal(video.data), video_suffix=video.suffix, state=QUEUED,
                               created_at=now, updated_at=now)
-    svc.verification_tasks["process_video"](job.id)
+    svc.jobs.tasks[PROCESS_VIDEO](job.id)
     return attempt
 
 
@@ -165,30 +163,29 @@ def lost_jobs(now: dt.datetime) -> list[int]:
     return [r.id for r in rows]
 
 
-def register(queue, svc) -> dict:
-    """Register the tasks on the application's JobQueue; returns the enqueue-able wrappers."""
+def sweep(svc) -> int:
+    """Enqueue the video jobs that were lost again; end those that failed too often. Returns how many
+    were enqueued."""
+    now = svc.clock.now()
+    found = lost_jobs(now)
+    if found:
+        # A queued job found here goes to the back of the queue once per grace period, not on every
+        # sweep while a long queue drains.
+        VideoJob.update(updated_at=utc_naive(now)).where(
+            VideoJob.id.in_(found) & (VideoJob.state == QUEUED)).execute()
+    for job_id in found:
+        log.warning("video job %s was lost (worker gone or queue entry lost); running it again", job_id)
+        svc.jobs.tasks[PROCESS_VIDEO](job_id)
+    give_up_exhausted_jobs(svc)
+    return len(found)
 
-    @queue.task("verification.process_video")
-    def process_video_task(job_id: int) -> str:
-        return process_video(job_id, svc)
 
-    def sweep() -> int:
-        now = svc.clock.now()
-        found = lost_jobs(now)
-        if found:
-            # A queued job found here goes to the back of the queue once per grace period, not on every
-            # sweep while a long queue drains.
-            VideoJob.update(updated_at=utc_naive(now)).where(
-                VideoJob.id.in_(found) & (VideoJob.state == QUEUED)).execute()
-        for job_id in found:
-            log.warning("video job %s was lost (worker gone or queue entry lost); running it again",
-                        job_id)
-            process_video_task(job_id)
-        give_up_exhausted_jobs(svc)
-        return len(found)
+def register(queue, svc) -> None:
+    """Register the tasks on the application's JobQueue (``queue.tasks[name]`` enqueues one)."""
+    def sweep_lost() -> int:
+        return sweep(svc)
 
-    queue.every(max(1.0, svc.settings.job_lease_s / 4), sweep)
-    queue.periodic("verification.purge", crontab(minute="17"))(
-        lambda: purge.purge_expired(svc.clock.now(), erasers=svc.extras.get("session_erasers", ())))
-    queue.on_worker_start(sweep)
-    return {"process_video": process_video_task, "sweep": sweep}
+    queue.task(PROCESS_VIDEO)(lambda job_id: process_video(job_id, svc))
+    queue.every(max(1.0, svc.settings.job_lease_s / 4), sweep_lost)
+    queue.periodic(PURGE, crontab(minute="17"))(lambda: purge.purge_expired(svc.clock.now(), svc.challenges, erasers=svc.session_erasers))
+    queue.on_worker_start(sweep_lost)

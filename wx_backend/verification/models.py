@@ -1,4 +1,5 @@
-"""Verification sessions (BizToken), their attempts, one-time challenges and background video jobs.
+"""Verification sessions (BizToken), their attempts and background video jobs (challenges are the
+pipeline's: wx_backend/pipeline/challenge.py).
 
 Identity data (ID number, name) and biometric data (the merchant's reference photo, best frames, raw
 video) are sealed with ``Sealer`` and live in their own columns; the WeChat user a session is bound to
@@ -78,18 +79,6 @@ class Attempt(BaseModel):
 
     class Meta:
         indexes = ((("session", "seq"), True),)
-
-
-class Challenge(BaseModel):
-    """A one-time challenge (database store; the Redis store keeps the same fields in a hash)."""
-
-    nonce = peewee.CharField(max_length=64, unique=True)
-    session = peewee.ForeignKeyField(VerificationSession, backref="challenges", on_delete="CASCADE")
-    mode = peewee.CharField(max_length=16)
-    payload = peewee.TextField()                       # the challenge's JSON (colours, code, actions)
-    issued_at = peewee.DateTimeField()
-    expires_at = peewee.DateTimeField()
-    used_at = peewee.DateTimeField(null=True)
 
 
 class VideoJob(BaseModel):

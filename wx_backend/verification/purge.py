@@ -1,8 +1,10 @@
 """The retention purge, and the merchant's deletion of one BizToken: then a session keeps no personal data.
 
 What goes: ID number, name, the merchant's reference photo, best frames, Extra, RedirectUrl, the
-WeChat-user digest, attempts (with their similarity and best frames), challenges, any video job, and
-the rows other features registered an eraser for (the result callbacks' log); a deletion also blanks
+WeChat-user digest, attempts (with their similarity and best frames), any video job, and the rows
+other features registered an eraser for (the result callbacks' log); expired challenges go from the
+challenge store (a session's challenges expire within minutes, long before its retention ends); a
+deletion also blanks
 the masked ID number of the session's usage records. What stays: a tombstone (merchant, rule, times,
 state "purged", and when and how it was deleted) so a late GetDetectInfoEnhanced gets a clear answer.
 """
@@ -16,14 +18,14 @@ from .. import db
 from ..billing.models import UsageRecord
 from ..clock import utc_naive
 from ..errors import NotFound
-from .models import PURGED, Attempt, Challenge, VerificationSession, VideoJob
+from .models import PURGED, Attempt, VerificationSession, VideoJob
 
 log = logging.getLogger(__name__)
 
 
-def purge_expired(now: dt.datetime, batch: int = 500, erasers=()) -> dict:
-    """``erasers``: other features' ``fn(session_ids)`` deleting their rows of those sessions (the
-    result callbacks' log)."""
+def purge_expired(now: dt.datetime, challenges, erasers=(), batch: int = 500) -> dict:
+    """``challenges``: the application's ChallengeStore; ``erasers``: other features'
+    ``fn(session_ids)`` deleting their rows of those sessions (the result callbacks' log)."""
     now = utc_naive(now)
     sessions = 0
     while True:
@@ -35,10 +37,10 @@ def purge_expired(now: dt.datetime, batch: int = 500, erasers=()) -> dict:
         with db.database.atomic():
             _erase(ids, erasers)
         sessions += len(ids)
-    challenges = Challenge.delete().where(Challenge.expires_at <= now).execute()
+    purged_challenges = challenges.purge(now)
     if sessions:
         log.info("purged %d verification sessions past retention", sessions)
-    return {"sessions": sessions, "challenges": challenges}
+    return {"sessions": sessions, "challenges": purged_challenges}
 
 
 def _erase(ids: list[int], erasers, **tombstone) -> None:
@@ -46,7 +48,6 @@ def _erase(ids: list[int], erasers, **tombstone) -> None:
     attempt_ids = Attempt.select(Attempt.id).where(Attempt.session.in_(ids))
     VideoJob.delete().where(VideoJob.attempt.in_(attempt_ids)).execute()
     Attempt.delete().where(Attempt.session.in_(ids)).execute()
-    Challenge.delete().where(Challenge.session.in_(ids)).execute()
     for erase in erasers:
         erase(ids)
     VerificationSession.update(

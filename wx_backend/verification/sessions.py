@@ -6,8 +6,6 @@ Functions take their collaborators (clock, sealer, settings) as arguments; none 
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
 import logging
 from dataclasses import dataclass
@@ -15,9 +13,10 @@ from dataclasses import dataclass
 from .. import db
 from ..clock import Clock, utc_naive
 from ..crypto import Sealer, new_token
-from ..errors import BadRequest, NotFound, Refused
+from ..errors import BadRequest, NotFound, Refused, Rejected
 from ..merchants.models import MODES_BY_CHANNEL, NATIVE_CHANNELS, Rule
 from ..merchants.rules import redirect_allowed
+from ..pipeline import intake
 from ..settings import Settings
 from ..registry.idcard import InvalidIdNumber, InvalidName, validate_id_number, validate_name
 from ..registry.store import today
@@ -86,20 +85,10 @@ def session_url(settings: Settings, channel: str, biz_token: str) -> str:
 
 def _reference_image(image_base64: str, settings: Settings) -> bytes:
     """Decode and check the merchant's photo now, so a bad one is refused at DetectAuth."""
-    from faceengine.errors import MediaError
-    from faceengine.intake import IntakeLimits, decode_base64_image
-
-    limits = IntakeLimits(max_bytes=settings.max_image_bytes)
     try:
-        decode_base64_image(image_base64, limits=limits)
-    except MediaError as exc:
-        code = "ImageSizeTooLarge" if "TooLarge" in exc.code else "ImageDecodeFailed"
-        raise BadRequest(code) from None
-    text = image_base64.split(",", 1)[1] if image_base64.startswith("data:") else image_base64
-    try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        raise BadRequest("ImageDecodeFailed") from None
+        return intake.photo_bytes(image_base64, settings.max_image_bytes)
+    except Rejected as refused:
+        raise BadRequest(refused.result) from None
 
 
 def create_session(merchant, request: DetectAuthRequest, *, settings: Settings, clock: Clock,

@@ -8,7 +8,8 @@ For other features (import from here):
 - ``current_h5_identity()`` -> ``H5Identity(appid, openid, unionid, scope, expires_at, profile)`` or None,
   from the ``wxf_h5`` cookie; ``current_h5_openid()`` -> the openid or None. Send a visitor to
   ``/h5/oauth/start?next=<local path>&scope=base|userinfo`` to sign them in.
-- ``services().wechat`` is the ``WeChatAdapter`` (message sends etc.); tests replace it via overrides.
+- ``services().wechat`` is the ``WeChatAdapter`` (message sends etc.); tests replace it via
+  ``create_app(..., overrides={"wechat": ...})``.
 """
 from __future__ import annotations
 
@@ -28,7 +29,6 @@ __all__ = ["init_app", "WeChatAdapter", "WeChatError", "MpLogin", "OAuthGrant", 
 
 def init_app(app: Flask, svc: Services) -> None:
     from . import callback, h5_views, models, mp_views  # noqa: F401  (models registers the tables)
-    svc.extras.setdefault("wechat", WeChatAdapter.from_settings(svc.settings))
     app.register_blueprint(mp_views.bp)
     app.register_blueprint(h5_views.bp)
     app.register_blueprint(callback.bp)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 from typing import Any, Callable
 
-from faceengine.engine import EngineOptions, FaceEngine
+from faceengine import EngineOptions, FaceEngine, OnnxEmbedderOptions, SimilarityCurve, load_engine
 
 from .settings import ConfigError, Settings
 
@@ -47,13 +47,10 @@ def engine_loader(settings: Settings) -> Callable[[], FaceEngine]:
     """Checks the configuration now (ConfigError stops start-up) and returns what loads the models
     later, once per worker process; loading raises EngineUnavailable for a missing or broken model."""
     options = engine_options(settings)
-    return lambda: FaceEngine(options).load()
+    return lambda: load_engine(options)
 
 
-def _onnx_options(path: str, raw_spec: str):
-    from faceengine.onnx_embed import OnnxEmbedderOptions
-    from faceengine.similarity import SimilarityCurve
-
+def _onnx_options(path: str, raw_spec: str) -> OnnxEmbedderOptions:
     spec = _parse_spec(raw_spec)
     knots = spec.get("knots")
     if not knots:

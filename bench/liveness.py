@@ -7,7 +7,7 @@ BPCER = genuine presentations rejected / genuine presentations.
 Genuine and attack cases are built from real faces: matplotlib's Grace Hopper and
 scikit-image's astronaut always; with ../shared/facedata also one photo each of up to 12 more
 people, the GRID talking heads (speech + digits) and LivePortrait clips. See
-bench/liveness_synth.py for the physical models and docs/liveness.md for what they mean.
+capture_synth/liveness.py for the physical models and docs/liveness.md for what they mean.
 
 Thresholds are not tuned here. The lip audio-visual threshold comes from ``--calibrate-lip``,
 which uses GRID split A (even-numbered clips); the bench's GRID cases use split B (odd).
@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from bench.liveness_synth import (Portrait, animated_capture, genuine_light_params,  # noqa: E402
+from capture_synth.liveness import (Portrait, animated_capture, genuine_light_params,  # noqa: E402
                                   light_capture, none, photo_attack, pulse, syllables)
 from faceengine.detect import FaceMesher  # noqa: E402
 from faceengine.liveness import (ActionChallenge, Audio, DlibIdentity, Frame, LipChallenge,  # noqa: E402
@@ -202,9 +202,9 @@ def bench_lip(portraits, rng, per_person: int) -> Tally:
 
 
 def bench_lip_grid(tally: Tally, mesher, rng) -> None:
-    """Real talking heads (GRID, ../shared/facedata) reading paced challenges (bench/paced_grid.py):
+    """Real talking heads (GRID, ../shared/facedata) reading paced challenges (capture_synth/paced_grid.py):
     real lips, real voices; played against other real speech."""
-    from bench.paced_grid import GridClip, paced_reading, sentence_audio
+    from capture_synth.paced_grid import GridClip, paced_reading, sentence_audio
 
     clips = []
     for path in sorted((FACEDATA / "videos" / "grid_lipnet").glob("*.mpg")) if FACEDATA.is_dir() else []:

@@ -8,7 +8,7 @@
    the verdict visible in GET /status, the job going through the SQLite Huey queue to a worker
    thread that does what the worker process does.
 
-Captures are synthesised from a real photo (bench/liveness_synth.py, bench/lip_synth.py).
+Captures are synthesised from a real photo (capture_synth/liveness.py, capture_synth/lip.py).
 Usage: .venv/bin/python bench/sessions.py [--runs 5]
 """
 from __future__ import annotations
@@ -76,7 +76,7 @@ def main() -> int:
 
     from werkzeug.serving import make_server
 
-    from bench import lip_synth, liveness_synth
+    from capture_synth import lip as lip_synth, liveness as liveness_synth
     from faceengine.detect import FaceMesher
     from faceengine.liveness.challenge import LightChallenge
     from miniprogram_stub.client import MiniProgramClient

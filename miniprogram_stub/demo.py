@@ -10,10 +10,10 @@ the demo person enrolled by `make run` (Grace Hopper, from matplotlib's sample p
 mini-program signs in through the WeChat emulator, gives consent, fetches the light challenge and
 uploads a capture; the merchant pulls the result with GetDetectInfoEnhanced. There is no camera here:
 the capture is synthesised from the same photo with the screen's colours reflected by the face
-(bench/liveness_synth.py), as the tests do. ``--attack photo`` sends a still photo instead, which the
+(capture_synth/liveness.py), as the tests do. ``--attack photo`` sends a still photo instead, which the
 light check must refuse. ``--mode lip`` reads the paced digit challenge instead: the photo's mouth
 opens for each digit a moment after it appears, with a voiced WAV that follows the mouth
-(bench/lip_synth.py; not speech, but timed like it); ``--attack unrelated`` sends running speech
+(capture_synth/lip.py; not speech, but timed like it); ``--attack unrelated`` sends running speech
 that does not follow the digits, which the digit check must refuse.
 """
 from __future__ import annotations
@@ -49,7 +49,7 @@ def _jpeg(rgb: np.ndarray) -> bytes:
 def _portrait():
     from PIL import Image
 
-    from bench import liveness_synth as synth
+    from capture_synth import liveness as synth
     from faceengine.detect import FaceMesher
 
     rgb = np.asarray(Image.open(demo_photo_path()).convert("RGB"))
@@ -61,7 +61,7 @@ def _portrait():
 
 
 def _light_capture(challenge: dict, attack: str, seed: int) -> list[tuple[float, bytes]]:
-    from bench import liveness_synth as synth
+    from capture_synth import liveness as synth
     from faceengine.liveness.challenge import LightChallenge
 
     portrait, rng = _portrait(), random.Random(seed)
@@ -74,7 +74,7 @@ def _light_capture(challenge: dict, attack: str, seed: int) -> list[tuple[float,
 
 
 def _lip_capture(challenge: dict, attack: str, seed: int) -> tuple[list[tuple[float, bytes]], bytes]:
-    from bench import lip_synth as talking
+    from capture_synth import lip as talking
 
     portrait, rng = _portrait(), random.Random(seed)
     reading = talking.Reading.following(challenge, rng)

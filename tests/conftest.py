@@ -42,7 +42,7 @@ def grace_rgb():
 @pytest.fixture(scope="session")
 def grace_portrait(grace_rgb):
     """Grace Hopper as a capture portrait (640x480 frame, landmarks) for synthesised live captures."""
-    from bench import liveness_synth
+    from capture_synth import liveness as liveness_synth
     from faceengine.detect import FaceMesher
 
     mesher = FaceMesher(max_faces=1, static=True)

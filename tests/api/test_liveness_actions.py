@@ -76,7 +76,7 @@ def test_action_video_in_the_issued_order_is_success_and_charged(faceid, merchan
     actions: live, the same person as the registry photo, charged once."""
     import random
 
-    from bench.liveness_synth import animated_capture, pulse
+    from capture_synth.liveness import animated_capture, pulse
 
     seq = faceid.GetActionSequence(models.GetActionSequenceRequest()).ActionSequence
     at = dict(zip(seq.split(","), (600, 2200)))

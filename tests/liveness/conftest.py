@@ -12,7 +12,7 @@ from matplotlib import cbook
 from PIL import Image
 from skimage import data
 
-from bench.liveness_synth import Portrait
+from capture_synth.liveness import Portrait
 from faceengine.detect import FaceMesher
 from faceengine.liveness import tracking_mesher
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.liveness_synth import animated_capture, none, pulse
+from capture_synth.liveness import animated_capture, none, pulse
 from faceengine.liveness import ActionChallenge, Code, Frame, verify_action
 
 FACEDATA = Path(__file__).resolve().parents[2].parent / "shared" / "facedata"

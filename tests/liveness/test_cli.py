@@ -5,7 +5,7 @@ import random
 import cv2
 import pytest
 
-from bench.liveness_synth import LightParams, light_capture
+from capture_synth.liveness import LightParams, light_capture
 from faceengine.__main__ import main
 from faceengine.liveness import LightChallenge
 
@@ -50,8 +50,8 @@ def test_bad_input(tmp_path, capsys):
 
 
 def test_paced_lip_mode_from_frames_and_wav(hopper, tmp_path, capsys):
-    from bench import lip_synth
-    from bench.liveness_synth import animated_capture, none, syllables
+    from capture_synth import lip as lip_synth
+    from capture_synth.liveness import animated_capture, none, syllables
     from faceengine.liveness import new_lip_challenge
 
     ch = new_lip_challenge(random.Random(50))

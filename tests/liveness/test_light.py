@@ -1,8 +1,8 @@
 """REFLECTION on captures synthesised from real photos with a physical model of the screen's
-light (bench/liveness_synth.py), and each named attack."""
+light (capture_synth/liveness.py), and each named attack."""
 import pytest
 
-from bench.liveness_synth import LightParams, light_capture
+from capture_synth.liveness import LightParams, light_capture
 from faceengine.liveness import Code, LightChallenge, verify_light
 
 CHALLENGE = LightChallenge(("#FF0000", "#00FFFF", "#0000FF", "#FFFF00", "#00FF00", "#FF00FF"), 320, "n1")

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.liveness_synth import animated_capture, none, syllables
+from capture_synth.liveness import animated_capture, none, syllables
 from faceengine.liveness import Audio, Code, LipChallenge, verify_lip
 from faceengine.liveness.capture import AUDIO_RATE
 
@@ -62,7 +62,7 @@ def test_speech_with_no_lip_movement(still, fine_mesher):
 
 def test_closed_mouth_clip_with_blinks_only(hopper, fine_mesher):
     import random
-    from bench.liveness_synth import pulse
+    from capture_synth.liveness import pulse
     frames = animated_capture(hopper, none, pulse(800, 250), DURATION, random.Random(7))
     assert verify_lip(frames, CODE, mesher=fine_mesher).code == Code.LIP_MOVE_SMALL
 
@@ -104,7 +104,7 @@ def test_real_grid_speaker_with_own_audio(fine_mesher):
 @pytest.mark.shared
 def test_jittery_closed_mouth_is_not_reading(jittery_mouth, fine_mesher):
     import random
-    from bench.liveness_synth import pulse
+    from capture_synth.liveness import pulse
     blinking = animated_capture(jittery_mouth, none, pulse(900, 250), DURATION, random.Random(11))
     result = verify_lip(blinking, CODE, mesher=fine_mesher)
     assert result.code == Code.LIP_MOVE_SMALL, result.metrics

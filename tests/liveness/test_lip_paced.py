@@ -6,7 +6,7 @@ import random
 import numpy as np
 import pytest
 
-from bench.liveness_synth import animated_capture, none, pulse, syllables
+from capture_synth.liveness import animated_capture, none, pulse, syllables
 from faceengine.liveness import Code, LipChallenge, new_lip_challenge, verify_lip
 from faceengine.liveness.challenge import READ_TAIL_MS, SHOW_GAP_MS
 
@@ -105,7 +105,7 @@ def test_silence_fails(reading, fine_mesher):
 
 @pytest.mark.shared
 def test_real_talking_heads_reading_at_the_pace(fine_mesher):
-    from bench.paced_grid import GridClip, paced_reading, sentence_audio
+    from capture_synth.paced_grid import GridClip, paced_reading, sentence_audio
 
     grid = FACEDATA / "videos" / "grid_lipnet"
     own = GridClip.load(grid / "grid_lrwp9a.mpg")        # "lay red with P nine again"
@@ -153,7 +153,7 @@ def test_reading_in_background_noise_passes_and_running_speech_still_fails(readi
 def test_real_speech_in_background_noise_is_one_run_per_syllable(fine_mesher):
     # "place" in 18 dB of white noise: its frames dip under the threshold now and then; read as
     # 25 ms frames it broke into runs counted as stray speech (every one of 6 readings failed).
-    from bench.paced_grid import GridClip, paced_reading
+    from capture_synth.paced_grid import GridClip, paced_reading
 
     clip = GridClip.load(FACEDATA / "videos" / "grid_lipnet" / "grid_pwij3p.mpg")
     rng = random.Random(0)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.liveness_synth import animated_capture, photo_attack, pulse, syllables
+from capture_synth.liveness import animated_capture, photo_attack, pulse, syllables
 from faceengine.liveness import Code, verify_silent
 
 FACEDATA = Path(__file__).resolve().parents[2].parent / "shared" / "facedata"

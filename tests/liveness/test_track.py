@@ -3,7 +3,7 @@ import random
 
 import numpy as np
 
-from bench.liveness_synth import animated_capture, none
+from capture_synth.liveness import animated_capture, none
 from faceengine.liveness import Code, DlibIdentity, Frame, verify_silent
 from faceengine.liveness.track import TrackOptions, check_continuity, track_face
 

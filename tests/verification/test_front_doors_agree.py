@@ -16,8 +16,8 @@ import random
 import pytest
 from tencentcloud.faceid.v20180301 import models as m
 
-from bench import lip_synth as talking
-from bench.liveness_synth import animated_capture, none, pulse
+from capture_synth import lip as talking
+from capture_synth.liveness import animated_capture, none, pulse
 from wx_backend import db
 from wx_backend.clock import utc_naive
 from wx_backend.merchants.models import ResourcePack

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from tencentcloud.faceid.v20180301 import models as m
 
-from bench import lip_synth
+from capture_synth import lip as lip_synth
 from faceengine.liveness.capture import read_video
 from wx_backend import db
 from wx_backend.billing.models import Charge

@@ -18,7 +18,7 @@ from wx_backend import db
 from wx_backend.billing.models import Charge
 from wx_backend.verification.models import VideoJob
 
-from bench import lip_synth as talking
+from capture_synth import lip as talking
 from .conftest import make_merchant, make_rule
 from .test_cloud_actions import PLAIN_KEYS, detect_auth, detect_info, sdk
 
@@ -137,7 +137,7 @@ def test_native_h5_page_for_a_whitelisted_merchant(server, svc):
 
 def action_video(portrait, sequence: str, seed: int) -> bytes:
     """A real face doing the issued actions in the issued order (1 = open mouth, 2 = blink), as WebM."""
-    from bench.liveness_synth import animated_capture, none, pulse
+    from capture_synth.liveness import animated_capture, none, pulse
 
     times = dict(zip(sequence.split(","), (600, 2200)))
     mouth = pulse(times["1"], 700, 0.45) if "1" in times else none

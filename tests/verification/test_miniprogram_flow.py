@@ -2,7 +2,7 @@
 SDK, the mini-program client logs in via the WeChat emulator, fetches the challenge, sends the
 capture's frames and reads the verdict; the merchant pulls the result with GetDetectInfoEnhanced.
 
-Captures are built from a real photo with the liveness engineer's synthesis (bench/liveness_synth):
+Captures are built from a real photo with the liveness engineer's synthesis (capture_synth/liveness):
 the screen's colours reflected by the face with physically plausible strength, camera gain and
 white-balance jitter, noise, head motion and JPEG compression.
 """
@@ -16,8 +16,8 @@ import pytest
 
 from tencentcloud.faceid.v20180301 import models as m
 
-from bench import lip_synth as talking
-from bench import liveness_synth as synth
+from capture_synth import lip as talking
+from capture_synth import liveness as synth
 from faceengine.detect import FaceMesher
 from faceengine.liveness.challenge import PALETTE, LightChallenge
 from wx_backend import db

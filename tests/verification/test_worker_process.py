@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from bench import lip_synth as talking
+from capture_synth import lip as talking
 from faceengine.liveness.challenge import new_lip_challenge
 from wx_backend import db
 from wx_backend.billing.models import Charge

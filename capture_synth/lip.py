@@ -1,6 +1,6 @@
 """Captures of a real face reading a code aloud (digit mode), for the session tests and bench/sessions.py.
 
-The face is a real photo framed by bench/liveness_synth.Portrait. Each syllable opens the mouth:
+The face is a real photo framed by capture_synth/liveness.Portrait. Each syllable opens the mouth:
 the lower lip, chin and jaw are pulled down by a smooth landmark-anchored displacement (a jaw
 drop) and the gap between the lips is filled with a dark mouth cavity, peaking ~0.3 mouth widths
 open, as a person reading digits does. Small head motion, sensor noise and JPEG compression are
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from bench.liveness_synth import H, W, Portrait
+from capture_synth.liveness import H, W, Portrait
 from faceengine.liveness.challenge import LipChallenge
 from faceengine.liveness.types import Frame
 

@@ -22,7 +22,7 @@ from ..pipeline.engine_errors import Stage, loaded
 from ..pipeline.verify import Verdict, verify_capture
 from ..registry.photo_verify import identity_reference, photo_template
 from ..registry.store import today
-from .photo_actions import refuse_encryption, require_str
+from .photo_actions import identity_params, require_str
 from .registry import ActionContext, action
 
 log = logging.getLogger(__name__)
@@ -114,8 +114,7 @@ def _body(verdict: Verdict, frames_wanted: int) -> dict:
 
 @action("LivenessRecognition", product="live_verification")
 def liveness_recognition(ctx: ActionContext, params: dict) -> dict:
-    refuse_encryption(params)
-    id_card, name = require_str(params, "IdCard"), require_str(params, "Name")
+    id_card, name = identity_params(params)
 
     def reference_of(engine):
         return identity_reference(engine, ctx.services.registry, id_card, name, today(ctx.clock))

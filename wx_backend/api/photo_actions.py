@@ -21,6 +21,12 @@ def refuse_encryption(params: dict) -> None:
         raise ServiceError("UnsupportedOperation", "暂不支持 Encryption 参数，请直接传入 IdCard 和 Name")
 
 
+def identity_params(params: dict) -> tuple[str, str]:
+    """IdCard and Name, in clear (the cloud's envelope encryption is refused)."""
+    refuse_encryption(params)
+    return require_str(params, "IdCard"), require_str(params, "Name")
+
+
 def require_str(params: dict, name: str) -> str:
     value = params.get(name)
     if value is None or value == "":
@@ -43,16 +49,14 @@ def get_action_sequence(ctx: ActionContext, params: dict) -> dict:
 
 @action("IdCardVerification", product="photo_verification")
 def id_card_verification(ctx: ActionContext, params: dict) -> dict:
-    refuse_encryption(params)
-    id_card, name = require_str(params, "IdCard"), require_str(params, "Name")
+    id_card, name = identity_params(params)
     result = verify_id_name(ctx.services.registry, id_card, name, today(ctx.clock))
     return {"Result": result.tencent, "Description": result.message}
 
 
 @action("ImageRecognitionV2", product="photo_verification")
 def image_recognition_v2(ctx: ActionContext, params: dict) -> dict:
-    refuse_encryption(params)
-    id_card, name = require_str(params, "IdCard"), require_str(params, "Name")
+    id_card, name = identity_params(params)
     image = require_str(params, "ImageBase64")
     extra = params.get("Extra")
     if extra is not None and (not isinstance(extra, str) or len(extra) > EXTRA_MAX_CHARS):

@@ -100,3 +100,24 @@ def test_app_module_imports_cleanly_in_a_fresh_process(tmp_path):
                          env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "wx_backend"
+
+
+def test_services_are_frozen_typed_and_overridden_at_build_time(settings, clock):
+    import dataclasses
+
+    from wx_backend import create_app
+    from wx_backend.engine_holder import EngineHolder
+    from wx_backend.merchants.sms import MemorySmsGateway
+    from wx_backend.services import EXTENSION_KEY, Services
+
+    engine = EngineHolder(lambda: "the test's engine")
+    sms = MemorySmsGateway()
+    app = create_app(settings, clock=clock, overrides={"engine": engine, "sms": sms})
+    svc = app.extensions[EXTENSION_KEY]
+    assert isinstance(svc, Services) and svc.engine is engine and svc.sms is sms and svc.clock is clock
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        svc.engine = EngineHolder(lambda: None)
+    # Every collaborator is a declared field; nothing hangs off the object by name.
+    assert set(vars(svc)) == {f.name for f in dataclasses.fields(Services)}
+    with pytest.raises(TypeError):
+        create_app(settings, clock=clock, overrides={"no_such_collaborator": object()})

@@ -15,6 +15,7 @@ from faceengine import IntakeLimits, MediaError, check_image
 MAX_PIXELS = 40_000_000          # a 600 dpi A4 scan is about 35 MP
 MIN_SIDE = 200                   # px; smaller cannot be read by a reviewer
 FORMATS = frozenset({"JPEG", "PNG"})
+_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")
 MIME = {"JPEG": "image/jpeg", "PNG": "image/png"}
 
 
@@ -40,6 +41,8 @@ def check(data: bytes, max_bytes: int) -> LicenceImage:
         raise LicenceError("请上传营业执照图片")
     if len(data) > max_bytes:
         raise LicenceError(f"营业执照图片过大（{len(data)} 字节，上限 {max_bytes} 字节）", too_large=True)
+    if not data.startswith(_MAGIC):          # not even the start of a JPEG or PNG: say which formats
+        raise LicenceError("营业执照图片须为 JPEG 或 PNG 格式")
     try:
         info = check_image(data, IntakeLimits(max_bytes=max_bytes, max_pixels=MAX_PIXELS, formats=FORMATS))
     except MediaError as exc:

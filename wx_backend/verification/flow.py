@@ -28,9 +28,9 @@ VIDEO_CHANNELS = ("h5",)
 
 
 def open_session(svc: Services, biz_token: str, user_of: Callable[[str], WeChatUser | None], *,
-                 capture: str = "") -> tuple[VerificationSession, str]:
-    """The session and the user's digest, if this user may capture on it now (``capture``: "frames",
-    "video", or "" for a challenge)."""
+                 capture: str = "", consented: bool = True) -> tuple[VerificationSession, str]:
+    """The session and the user's digest, if this user may act on it now (``capture``: "frames",
+    "video", or "" for a challenge or the consent itself; ``consented``: consent must be given)."""
     session = sessions.find_session(biz_token)
     sessions.check_usable(session, svc.clock)
     digest = sessions.bind_user(session, user_of(session.channel), svc.sealer)
@@ -38,7 +38,8 @@ def open_session(svc: Services, biz_token: str, user_of: Callable[[str], WeChatU
         raise BadRequest("UnsupportedOperation", "普通 H5 请上传视频（/video）")
     if capture == "video" and session.channel not in VIDEO_CHANNELS:
         raise BadRequest("UnsupportedOperation", "原生 H5 与小程序请上传帧（/frames）")
-    sessions.require_consent(session)
+    if consented:
+        sessions.require_consent(session)
     return session, digest
 
 

@@ -42,9 +42,7 @@ def current_user(channel: str) -> WeChatUser | None:
 @bp.post("/<biz_token>/consent")
 def consent(biz_token: str):
     svc = services()
-    session = sessions.find_session(biz_token)
-    sessions.check_usable(session, svc.clock)
-    sessions.bind_user(session, current_user(session.channel), svc.sealer)
+    session, _ = flow.open_session(svc, biz_token, current_user, consented=False)
     body = request.get_json(silent=True) or {}
     sessions.record_consent(session, agreed=body.get("agree") is True,
                             version=str(body.get("version", "")), clock=svc.clock)

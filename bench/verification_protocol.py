@@ -5,7 +5,7 @@ Pairs are scored exactly as ``python -m faceengine compare --pairs`` scores them
 Two protocols, on each population of bench/facedata.py:
 
 - ``id_chip``: the reference is a 102 x 126 ID-chip portrait made from one photo of a person
-  (bench/id_photo.py: ~1.9 face widths, crown to chin, JPEG quality 60), the probe ("selfie")
+  (capture_synth/id_photo.py: ~1.9 face widths, crown to chin, JPEG quality 60), the probe ("selfie")
   is every *other* photo of every person: ordered pairs (chip of photo i, photo j), i != j.
 - ``photo``: the reference is a photo as it is (LivenessCompare's merchant photo), unordered
   pairs of two different photos.
@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.facedata import IdentityPhoto
-from bench.id_photo import chip_portrait
+from capture_synth.id_photo import chip_portrait
 from faceengine.cli.compare import PairError, read_image
 
 PROTOCOLS = ("id_chip", "photo")

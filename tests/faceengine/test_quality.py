@@ -214,7 +214,7 @@ def test_reference_rules_take_chip_portraits_down_to_40_px(engine, grace_rgb, gr
     """102x126 portraits framed ever wider: the face is ~52 px at the ID photo's 1.9 face widths, ~40 px
     at 2.8 (taken, and still the same person), ~32 px at 3.4 (refused as too small). The selfie rules
     refuse all of them (64 px minimum)."""
-    from bench.id_photo import chip_portrait
+    from capture_synth.id_photo import chip_portrait
     from faceengine.intake import decode_image
 
     chip = decode_image(chip_portrait(grace_rgb, grace_analysis.landmarks, width_faces=width_faces))

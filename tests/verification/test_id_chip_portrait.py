@@ -2,9 +2,9 @@
 and is the reference of a mini-program session end to end: Success for the same person,
 CompareLowSimilarity for someone else (both charged, as billable verdicts are).
 
-The chip is made here from a real photo the way an ID photo is framed (bench/id_photo.py: ~1.9 face
+The chip is made here from a real photo the way an ID photo is framed (capture_synth/id_photo.py: ~1.9 face
 widths wide, crown to chin, 102x126, JPEG quality 60); the capture is synthesised from Grace Hopper's
-photo (bench/liveness_synth), so the chip of her photo is the same person and the astronaut's is not.
+photo (capture_synth/liveness), so the chip of her photo is the same person and the astronaut's is not.
 """
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import random
 
 import pytest
 
-from bench import liveness_synth as synth
-from bench.id_photo import chip_portrait
+from capture_synth import liveness as synth
+from capture_synth.id_photo import chip_portrait
 from faceengine.intake import decode_image
 from faceengine.liveness.challenge import LightChallenge
 from wx_backend import db

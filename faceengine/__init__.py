@@ -6,9 +6,11 @@ wechatpy or wx_backend, and loads no model at import time.
 
 This module is the public API; the service imports nothing else from the package:
 
-- load and analyse: ``load_engine(EngineOptions()) -> FaceEngine``; ``engine.analyse(rgb) ->
-  FaceAnalysis`` (faces, quality, ``template``); ``engine.compare(a, b)`` -> Sim in [0, 100],
-  same person when ``>= MATCH_THRESHOLD``; ``FaceTemplate`` (bytes round trip for storage);
+- load and analyse: ``load_engine(EngineOptions(embedder=...)) -> FaceEngine`` (``EMBEDDERS``:
+  mobilefacenet, dlib, fused, onnx); ``engine.analyse(rgb, reference=False) -> FaceAnalysis``
+  (faces, quality by the selfie or reference rules, ``template``); ``engine.template(rgb, face,
+  landmarks, model=...)``; ``engine.compare(a, b)`` -> Sim in [0, 100], same person when
+  ``>= MATCH_THRESHOLD``; ``FaceTemplate`` (bytes round trip for storage);
 - intake: ``decode_image`` / ``decode_base64_image`` (photos), ``decode_jpeg_frame`` (camera
   frames), ``encode_jpeg``, ``check_image`` / ``probe_image`` (documents, headers), ``video_container`` (sniffing),
   ``probe_video``, ``read_video`` / ``read_video_audio`` / ``read_wav`` (from a path, bytes or a
@@ -19,7 +21,7 @@ This module is the public API; the service imports nothing else from the package
 - errors: ``FaceEngineError`` > ``EngineUnavailable`` | ``MediaError`` (``code`` names the reason).
 """
 from .embed import FaceTemplate
-from .engine import EngineOptions, FaceAnalysis, FaceEngine
+from .engine import EMBEDDERS, EngineOptions, FaceAnalysis, FaceEngine
 from .errors import EngineUnavailable, FaceEngineError, MediaError
 from .intake import (ImageInfo, IntakeLimits, check_image, decode_base64_image, decode_image,
                      decode_jpeg_frame, encode_jpeg, probe_image, video_container)
@@ -39,7 +41,7 @@ def load_engine(options: EngineOptions | None = None) -> FaceEngine:
 
 
 __all__ = [
-    "Audio", "EngineIdentity", "EngineOptions", "EngineUnavailable", "FaceAnalysis", "FaceEngine",
+    "EMBEDDERS", "Audio", "EngineIdentity", "EngineOptions", "EngineUnavailable", "FaceAnalysis", "FaceEngine",
     "FaceEngineError", "FaceTemplate", "Frame", "ImageInfo", "IntakeLimits", "LIVENESS_MODES",
     "LipOptions", "LivenessKit", "LivenessResult", "MATCH_THRESHOLD", "MediaError", "OnnxEmbedderOptions",
     "SimilarityCurve", "check_image", "decode_base64_image", "decode_image", "decode_jpeg_frame", "encode_jpeg",

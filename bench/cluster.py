@@ -229,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"error": "; ".join(reasons)}))
         return 2
     # The videos first (synthesis takes CPU the measurements must not share): one per action order.
-    from bench import liveness_synth
+    from capture_synth import liveness as liveness_synth
     from faceengine.detect import FaceMesher
     import matplotlib.cbook
     import numpy as np

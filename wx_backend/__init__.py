@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     app.extensions[EXTENSION_KEY] = svc
     _register_database(app, settings)
     _register_features(app, svc)
+    _register_transport_security(app, settings)
     from .errors import register_error_handlers
     register_error_handlers(app)
     from .commands import register_commands
@@ -77,6 +78,15 @@ def _configure(app: Flask, settings: Settings) -> None:
         # X-Forwarded-For); without them configured the headers are ignored, as any client can send them.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies,
                                 x_proto=settings.trusted_proxies)
+
+
+def _register_transport_security(app: Flask, settings: Settings) -> None:
+    """Production is served over HTTPS only: browsers are told never to use plain HTTP for this host."""
+    if settings.is_production:
+        @app.after_request
+        def _hsts(response):
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+            return response
 
 
 def _register_database(app: Flask, settings: Settings) -> None:

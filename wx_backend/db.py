@@ -19,6 +19,7 @@ database = peewee.DatabaseProxy()
 # Modules that define models; each feature adds its own line.
 MODEL_MODULES = [
     "wx_backend.merchants.models",
+    "wx_backend.merchants.signin",
     "wx_backend.wechat.models",
     "wx_backend.registry.models",
     "wx_backend.billing.models",

@@ -37,8 +37,27 @@ PRODUCTION_SECRETS = {
 }
 
 
+# Keys production needs to be secret and long: a signing key under 32 bytes can be brute-forced offline
+# from one cookie, and the development values are published in this file.
+MIN_KEY_BYTES = 32
+STRONG_KEYS = {"SECRET_KEY": DEV_SECRET_KEY, "DATA_KEY": DEV_DATA_KEY}
+
+
 class ConfigError(Exception):
     """The environment does not describe a runnable service."""
+
+
+def _weak_keys(env: Mapping[str, str]) -> list[str]:
+    problems = []
+    for name, dev_value in STRONG_KEYS.items():
+        value = env.get(name, "")
+        if not value:
+            continue          # reported with the missing secrets
+        if value == dev_value:
+            problems.append(f"{name} is the published development value")
+        elif len(value.encode("utf-8")) < MIN_KEY_BYTES:
+            problems.append(f"{name} is shorter than {MIN_KEY_BYTES} bytes")
+    return problems
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -170,6 +189,10 @@ class Settings:
             if missing:
                 raise ConfigError("production start refused; set these environment variables: "
                                   + "; ".join(missing))
+            weak = _weak_keys(env)
+            if weak:
+                raise ConfigError("production start refused: " + "; ".join(weak)
+                                  + " (generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))')")
         d = cls()
         settings = cls(
             env=mode,

@@ -37,7 +37,7 @@ def test_production_refuses_to_start_without_secrets():
 
 
 def test_production_starts_with_its_secrets():
-    env = {"WXF_ENV": "production", "SECRET_KEY": "s", "DATA_KEY": "d", "WECHAT_MP_APPID": "a",
+    env = {"WXF_ENV": "production", "SECRET_KEY": "s" * 32, "DATA_KEY": "d" * 32, "WECHAT_MP_APPID": "a",
            "WECHAT_MP_SECRET": "b", "WECHAT_OA_APPID": "c", "WECHAT_OA_SECRET": "e",
            "WECHAT_OA_TOKEN": "t"}
     s = Settings.from_env(env)

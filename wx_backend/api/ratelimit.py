@@ -1,8 +1,11 @@
-"""Per-merchant request limits that hold across every gunicorn worker (and host).
+"""Limits that hold across every gunicorn worker (and host): per-merchant QPS, and the slower throttles
+(console sign-in failures, applications per client and per phone number, SMS per phone number per day).
 
-A sliding one-second log: a call is admitted when fewer than ``limit`` calls were admitted in the
-preceding 1000 ms, so no one-second interval ever holds more than ``limit`` admitted calls (a fixed window
-would let up to 2x through across a window edge). Time comes from the caller (``now_ms``, the injected
+A sliding log per key: a call is admitted when fewer than ``limit`` calls were admitted in the preceding
+``window_ms`` (one second for QPS), so no interval of that length ever holds more than ``limit`` admitted
+calls (a fixed window would let up to 2x through across a window edge). ``recent`` reads a key's admitted
+times without adding one, ``clear`` forgets a key (a successful sign-in), ``purge`` drops keys whose
+window has passed (the worker's housekeeping). Time comes from the caller (``now_ms``, the injected
 clock), so tests never sleep.
 
 Backends, one contract (tests/api/test_ratelimit.py runs the same suite on both):
@@ -33,18 +36,33 @@ class RateLimiterUnavailable(Exception):
 
 
 class RateLimiter(Protocol):
-    def hit(self, key: str, limit: int, now_ms: int) -> bool:
-        """Count one call for ``key``; True when it is admitted (fewer than ``limit`` in the last second)."""
+    def hit(self, key: str, limit: int, now_ms: int, window_ms: int = WINDOW_MS) -> bool:
+        """Count one call for ``key``; True when it is admitted (fewer than ``limit`` in the window)."""
+
+    def recent(self, key: str, now_ms: int, window_ms: int) -> list[int]:
+        """The admitted calls' times (ms) of ``key`` in the window, oldest first; nothing is added."""
+
+    def clear(self, key: str) -> None:
+        """Forget ``key``'s calls."""
+
+    def purge(self, now_ms: int) -> int:
+        """Drop keys whose window has passed; returns how many (0 where the store expires them itself)."""
+
+
+def _in_window(times, now_ms: int, window_ms: int) -> list[int]:
+    # A little of the future is kept: another worker's clock may run a few ms ahead.
+    return sorted(t for t in times if now_ms - window_ms < t <= now_ms + WINDOW_MS)
 
 
 class RateWindow(BaseModel):
     key = peewee.CharField(max_length=128, unique=True)
     hits = peewee.TextField(default="[]")          # admitted calls' timestamps (ms), at most `limit` of them
     version = peewee.BigIntegerField(default=0)    # bumped first in each hit: takes the row's write lock
+    expires_ms = peewee.BigIntegerField(default=0, index=True)   # the last hit leaves the window then
 
 
 class DatabaseRateLimiter:
-    def hit(self, key: str, limit: int, now_ms: int) -> bool:
+    def hit(self, key: str, limit: int, now_ms: int, window_ms: int = WINDOW_MS) -> bool:
         if limit <= 0:
             return False
         try:
@@ -52,14 +70,31 @@ class DatabaseRateLimiter:
                 RateWindow.insert(key=key, hits="[]", version=0).on_conflict_ignore().execute()
                 RateWindow.update(version=RateWindow.version + 1).where(RateWindow.key == key).execute()
                 row = RateWindow.get(RateWindow.key == key)
-                hits = [t for t in json.loads(row.hits) if now_ms - WINDOW_MS < t <= now_ms + WINDOW_MS]
+                hits = _in_window(json.loads(row.hits), now_ms, window_ms)
                 admitted = len(hits) < limit
                 if admitted:
                     hits.append(now_ms)
-                    RateWindow.update(hits=json.dumps(hits)).where(RateWindow.key == key).execute()
+                    RateWindow.update(hits=json.dumps(hits), expires_ms=now_ms + window_ms).where(
+                        RateWindow.key == key).execute()
         except peewee.PeeweeException as exc:
             raise RateLimiterUnavailable(f"rate-limit store failed: {type(exc).__name__}") from exc
         return admitted
+
+    def recent(self, key: str, now_ms: int, window_ms: int) -> list[int]:
+        try:
+            row = RateWindow.get_or_none(RateWindow.key == key)
+        except peewee.PeeweeException as exc:
+            raise RateLimiterUnavailable(f"rate-limit store failed: {type(exc).__name__}") from exc
+        return _in_window(json.loads(row.hits), now_ms, window_ms) if row else []
+
+    def clear(self, key: str) -> None:
+        try:
+            RateWindow.delete().where(RateWindow.key == key).execute()
+        except peewee.PeeweeException as exc:
+            raise RateLimiterUnavailable(f"rate-limit store failed: {type(exc).__name__}") from exc
+
+    def purge(self, now_ms: int) -> int:
+        return RateWindow.delete().where(RateWindow.expires_ms < now_ms).execute()
 
 
 # KEYS[1] sorted set; ARGV: now_ms, window_ms, limit, unique member. Returns 1 admitted / 0 refused.
@@ -69,7 +104,7 @@ local window = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[3]) then
   redis.call('ZADD', KEYS[1], now, ARGV[4])
-  redis.call('PEXPIRE', KEYS[1], window * 2)
+  redis.call('PEXPIRE', KEYS[1], window + 1000)
   return 1
 end
 return 0
@@ -87,15 +122,34 @@ class RedisRateLimiter:
         import redis
         return cls(redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2), prefix)
 
-    def hit(self, key: str, limit: int, now_ms: int) -> bool:
+    def hit(self, key: str, limit: int, now_ms: int, window_ms: int = WINDOW_MS) -> bool:
         if limit <= 0:
             return False
         import redis
         member = f"{now_ms}:{secrets.token_hex(6)}"
         try:
-            return bool(self._script(keys=[self._prefix + key], args=[now_ms, WINDOW_MS, limit, member]))
+            return bool(self._script(keys=[self._prefix + key], args=[now_ms, window_ms, limit, member]))
         except redis.RedisError as exc:
             raise RateLimiterUnavailable(f"rate-limit store failed: {type(exc).__name__}") from exc
+
+    def recent(self, key: str, now_ms: int, window_ms: int) -> list[int]:
+        import redis
+        try:
+            scores = self._client.zrangebyscore(self._prefix + key, f"({now_ms - window_ms}",
+                                                now_ms + WINDOW_MS, withscores=True)
+        except redis.RedisError as exc:
+            raise RateLimiterUnavailable(f"rate-limit store failed: {type(exc).__name__}") from exc
+        return [int(score) for _member, score in scores]
+
+    def clear(self, key: str) -> None:
+        import redis
+        try:
+            self._client.delete(self._prefix + key)
+        except redis.RedisError as exc:
+            raise RateLimiterUnavailable(f"rate-limit store failed: {type(exc).__name__}") from exc
+
+    def purge(self, now_ms: int) -> int:
+        return 0      # every key carries its own PEXPIRE
 
 
 def build_rate_limiter(redis_url: str) -> RateLimiter:

@@ -7,21 +7,21 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import (Blueprint, abort, flash, make_response, redirect, render_template, request, session,
-                   url_for)
-from werkzeug.security import check_password_hash
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 
 from .. import db
 from ..services import services
 from ..billing.usage import usage_summary
-from . import application, provisioning, rules
+from . import application, console_auth, provisioning, rules
 from .csrf import protect
 from .deps import OnboardingDeps
 from .models import PRODUCTS, ApiCredential, InSiteMessage, MerchantUser, Rule
 
-bp = Blueprint("merchant_console", __name__, url_prefix="/merchant", template_folder="templates")
+bp = Blueprint("merchant_console", __name__, url_prefix="/merchant", template_folder="templates",
+               static_folder="static")
 protect(bp)
-SESSION_USER = "merchant_user_id"
+console_auth.protect_console(bp)
+CONSOLE = "merchant"
 STATUS_NAMES = {"pending": "审核中", "approved": "已通过", "rejected": "未通过"}
 PRODUCT_NAMES = dict(zip(PRODUCTS, ("活体人脸核身", "活体检测", "照片人脸核身")))
 USAGE_DAYS = 30        # the chart's window, Beijing days up to today
@@ -32,7 +32,7 @@ def _deps() -> OnboardingDeps:
 
 
 def _current_user() -> MerchantUser | None:
-    uid = session.get(SESSION_USER)
+    uid = console_auth.current_user_id(CONSOLE)
     return MerchantUser.get_or_none(MerchantUser.id == uid) if uid else None
 
 
@@ -53,25 +53,26 @@ def own_latest(model, user: MerchantUser, limit: int) -> list:
 
 
 def _sign_in(user: MerchantUser) -> None:
-    session.clear()       # no fixation: a fresh session (and CSRF token) per login
-    session[SESSION_USER] = user.id
+    console_auth.sign_in(CONSOLE, user.id)
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
+    status = 200
     if request.method == "POST":
-        user = MerchantUser.get_or_none(MerchantUser.username == request.form.get("username", ""))
-        if user and check_password_hash(user.password_hash, request.form.get("password", "")):
-            _sign_in(user)
+        result = console_auth.try_sign_in(
+            CONSOLE, lambda name: MerchantUser.get_or_none(MerchantUser.username == name))
+        if result.user is not None:
             return redirect(url_for(".dashboard"))
-        flash("登录名或密码错误")
+        flash(result.message)
+        status = 429 if result.retry_after_s else 200
     return render_template("merchants/login.html", heading="商户控制台登录",
-                           apply_url=url_for(".apply"))
+                           apply_url=url_for(".apply")), status
 
 
 @bp.post("/logout")
 def logout():
-    session.clear()
+    console_auth.sign_out()
     return redirect(url_for(".login"))
 
 

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import (Blueprint, Response, abort, flash, redirect, render_template, request, session,
-                   url_for)
-from werkzeug.security import check_password_hash
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 
 from ..errors import ServiceError
 from ..services import services
-from . import review
+from . import console_auth, review
 from .csrf import protect
 from .deps import OnboardingDeps
 from .models import PENDING, Reviewer
@@ -18,7 +16,8 @@ from .workdays import is_overdue
 
 bp = Blueprint("review_console", __name__, url_prefix="/review", template_folder="templates")
 protect(bp)
-SESSION_REVIEWER = "reviewer_id"
+console_auth.protect_console(bp)
+CONSOLE = "reviewer"
 
 
 def _deps() -> OnboardingDeps:
@@ -26,7 +25,7 @@ def _deps() -> OnboardingDeps:
 
 
 def _reviewer() -> Reviewer | None:
-    rid = session.get(SESSION_REVIEWER)
+    rid = console_auth.current_user_id(CONSOLE)
     return Reviewer.get_or_none(Reviewer.id == rid) if rid else None
 
 
@@ -42,19 +41,19 @@ def reviewer_required(view):
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
+    status = 200
     if request.method == "POST":
-        r = Reviewer.get_or_none(Reviewer.username == request.form.get("username", ""))
-        if r and check_password_hash(r.password_hash, request.form.get("password", "")):
-            session.clear()
-            session[SESSION_REVIEWER] = r.id
+        result = console_auth.try_sign_in(CONSOLE, lambda name: Reviewer.get_or_none(Reviewer.username == name))
+        if result.user is not None:
             return redirect(url_for(".queue_view"))
-        flash("登录名或密码错误")
-    return render_template("merchants/login.html", heading="审核控制台登录", apply_url=None)
+        flash(result.message)
+        status = 429 if result.retry_after_s else 200
+    return render_template("merchants/login.html", heading="审核控制台登录", apply_url=None), status
 
 
 @bp.post("/logout")
 def logout():
-    session.clear()
+    console_auth.sign_out()
     return redirect(url_for(".login"))
 
 

@@ -12,7 +12,7 @@ import peewee
 from werkzeug.security import generate_password_hash
 
 from .. import db
-from ..errors import BadRequest
+from ..errors import BadRequest, Refused
 from ..result_codes import lookup
 from . import licence as licence_mod
 from . import notices, uscc
@@ -27,6 +27,9 @@ MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{3,64}$")
 MIN_PASSWORD = 8
 MAX_NAME, MAX_DESCRIPTION = 100, 2000
+# The public form: tries per client address per hour (any outcome), applications per contact number per day.
+APPLY_PER_CLIENT, CLIENT_WINDOW_S = 10, 3600
+APPLY_PER_PHONE, PHONE_WINDOW_S = 3, 86400
 
 
 class ApplicationInvalid(BadRequest):
@@ -151,8 +154,26 @@ def _validate(form: ApplicationForm, deps: OnboardingDeps):
     return name, code, industry, phone, description, image
 
 
-def submit(deps: OnboardingDeps, form: ApplicationForm) -> Merchant:
-    """Create a pending application (and its console login when given); notify the merchant."""
+def _phone_key(deps: OnboardingDeps, phone: str) -> str:
+    return f"apply:phone:{deps.sealer.digest(phone, 'apply-phone')[:40]}"
+
+
+def admit_public(deps: OnboardingDeps, client: str, phone_text: str) -> None:
+    """The public form's throttle, checked before any of the form is read (the licence is decoded
+    later): each try counts against the client address; a contact number that has already filed
+    APPLY_PER_PHONE applications today is refused. Raises Refused(RequestLimitExceeded)."""
+    now_ms = int(deps.now().timestamp() * 1000)
+    if not deps.limiter.hit(f"apply:client:{deps.sealer.digest(client, 'apply-client')[:40]}",
+                            APPLY_PER_CLIENT, now_ms, CLIENT_WINDOW_S * 1000):
+        raise Refused("RequestLimitExceeded", "提交过于频繁，请一小时后再试")
+    phone = normalise_phone(phone_text)
+    if phone and len(deps.limiter.recent(_phone_key(deps, phone), now_ms, PHONE_WINDOW_S * 1000)) >= APPLY_PER_PHONE:
+        raise Refused("RequestLimitExceeded", "该联系电话今日提交的申请已达上限，请明天再试")
+
+
+def submit(deps: OnboardingDeps, form: ApplicationForm, *, public: bool = False) -> Merchant:
+    """Create a pending application (and its console login when given); notify the merchant.
+    ``public``: it came through the public form, so it counts against its contact number's daily limit."""
     now = deps.now_naive()
     try:
         with db.database.atomic():
@@ -179,5 +200,8 @@ def submit(deps: OnboardingDeps, form: ApplicationForm) -> Merchant:
         # Two identical applications raced past the checks; the loser sees the same message.
         raise ApplicationInvalid({"uscc": "该统一社会信用代码或登录名已被使用"},
                                  {"uscc": "FailedOperation.MerchantExists"}) from None
-    notices.deliver(deps.sms, [notice])
+    if public:
+        deps.limiter.hit(_phone_key(deps, merchant.phone), APPLY_PER_PHONE + 1,
+                         int(deps.now().timestamp() * 1000), PHONE_WINDOW_S * 1000)
+    notices.deliver(deps, [notice])
     return merchant

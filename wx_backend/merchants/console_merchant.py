@@ -12,6 +12,7 @@ from flask import Blueprint, abort, flash, make_response, redirect, render_templ
 from .. import db
 from ..services import services
 from ..billing.usage import usage_summary
+from ..errors import Refused
 from . import application, console_auth, provisioning, rules
 from .csrf import protect
 from .deps import OnboardingDeps
@@ -82,6 +83,12 @@ def apply():
     errors: dict[str, str] = {}
     values = request.form if request.method == "POST" else {}
     if request.method == "POST":
+        try:
+            application.admit_public(deps, console_auth.client_address(), values.get("phone", ""))
+        except Refused as exc:
+            flash(exc.message)
+            return render_template("merchants/apply.html", errors={}, form=values, whitelist=deps.whitelist,
+                                   channel_names=application.CHANNEL_NAMES), exc.result.http_status
         upload = request.files.get("licence")
         form = application.ApplicationForm(
             name=values.get("name", ""), uscc=values.get("uscc", ""),
@@ -94,7 +101,7 @@ def apply():
             errors = {"username": "请设置控制台登录名和密码"}
         else:
             try:
-                merchant = application.submit(deps, form)
+                merchant = application.submit(deps, form, public=True)
             except application.ApplicationInvalid as exc:
                 errors = exc.errors
             else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from ..api.ratelimit import RateLimiter
 from ..clock import Clock, utc_naive
 from ..crypto import Sealer
 from ..services import Services
@@ -19,11 +20,12 @@ class OnboardingDeps:
     sealer: Sealer
     sms: SmsGateway
     whitelist: Whitelist
+    limiter: RateLimiter      # throttles of the public form and the SMS cap
 
     @classmethod
     def from_services(cls, svc: Services) -> "OnboardingDeps":
         return cls(settings=svc.settings, clock=svc.clock, sealer=svc.sealer,
-                   sms=svc.sms, whitelist=svc.whitelist)
+                   sms=svc.sms, whitelist=svc.whitelist, limiter=svc.rate_limiter)
 
     def now(self) -> dt.datetime:
         """Aware UTC now."""

@@ -99,7 +99,7 @@ def approve(deps: OnboardingDeps, merchant_id: int, *, reviewer: str, reason: st
         provisioning.create_trial_packs(merchant, now)
         wechat = "微信原生H5/小程序渠道还需通过微信侧审核，结果将另行通知。" if native else ""
         notice = notices.record(merchant, "approved", now, wechat=wechat)
-    notices.deliver(deps.sms, [notice])
+    notices.deliver(deps, [notice])
     return Approval(merchant.id, pair.secret_id, pair.secret_key if reveal_key else None,
                     rules[0].rule_id, tuple(r.rule_id for r in rules), merchant.wechat_review)
 
@@ -111,7 +111,7 @@ def reject(deps: OnboardingDeps, merchant_id: int, *, reviewer: str, reason: str
         merchant = _locked_pending(merchant_id)
         _claim(merchant, status=REJECTED, reviewed_at=now, reviewer=reviewer, review_reason=text)
         notice = notices.record(merchant, "rejected", now, reason=text)
-    notices.deliver(deps.sms, [notice])
+    notices.deliver(deps, [notice])
     return merchant
 
 
@@ -136,7 +136,7 @@ def set_wechat_review(deps: OnboardingDeps, merchant_id: int, *, approved: bool,
         merchant.wechat_review = target
         event = "wechat_approved" if approved else "wechat_rejected"
         notice = notices.record(merchant, event, now, reason=f"原因：{text}" if text else "")
-    notices.deliver(deps.sms, [notice])
+    notices.deliver(deps, [notice])
     return merchant
 
 
@@ -152,5 +152,5 @@ def set_qps(deps: OnboardingDeps, merchant_id: int, qps: int) -> Merchant:
         Merchant.update(qps_limit=qps).where(Merchant.id == merchant.id).execute()
         merchant.qps_limit = qps
         notice = notices.record(merchant, "qps_changed", now, old=old, new=qps)
-    notices.deliver(deps.sms, [notice])
+    notices.deliver(deps, [notice])
     return merchant

@@ -53,6 +53,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     app.extensions[EXTENSION_KEY] = svc
     _register_database(app, settings)
     _register_features(app, svc)
+    from . import housekeeping
+    housekeeping.register(svc)
+    housekeeping.register_cli(app, svc)
     _register_transport_security(app, settings)
     from .errors import register_error_handlers
     register_error_handlers(app)

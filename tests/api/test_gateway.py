@@ -101,3 +101,23 @@ def test_oversized_request(server, shop, api_app):
 def test_get_root_is_a_page_not_the_api(server):
     r = requests.get(f"http://{server}/", timeout=10)
     assert r.status_code == 200 and "text/html" in r.headers["Content-Type"]
+
+
+@pytest.mark.parametrize("timestamp, code", [
+    ("9" * 400, "AuthFailure.SignatureExpire"),       # before issue 14: HTTP 500, an HTML page
+    ("9" * 12, "AuthFailure.SignatureExpire"),
+    ("0" * 30 + "1", "AuthFailure.SignatureExpire"),
+    ("１２３", "MissingParameter"),                    # full-width digits are digits to str.isdigit
+])
+def test_absurd_timestamps_get_a_documented_code(server, shop, timestamp, code):
+    body = b"{}"
+    ts = str(int(time.time()))
+    date = signing.scope_date(int(ts))
+    headers = {"content-type": "application/json", "host": server}
+    sig = signing.signature(SECRET_KEY, method="POST", uri="/", query="", headers=headers,
+                            signed_headers=("content-type", "host"), payload=body, timestamp=ts, date=date)
+    r = requests.post(f"http://{server}/", data=body, timeout=30, headers={
+        "Content-Type": "application/json", "X-TC-Action": "GetLiveCode", "X-TC-Timestamp": timestamp.encode(),
+        "Authorization": f"TC3-HMAC-SHA256 Credential={SECRET_ID}/{date}/faceid/tc3_request, "
+                         f"SignedHeaders=content-type;host, Signature={sig}"})
+    assert r.status_code == 200 and r.json()["Response"]["Error"]["Code"] == code

@@ -72,3 +72,13 @@ def test_oversized_message_is_refused(client, signed):
     resp = client.post("/wechat/callback", query_string=signed(), data=b"<xml>" + b"a" * 70000,
                        content_type="text/xml")
     assert resp.status_code == 413
+
+
+@pytest.mark.parametrize("timestamp", ["9" * 500, "1" * 12, "-5", "１２３４", "1e9", ""])
+def test_absurd_timestamps_are_refused_not_crashed(client, settings, timestamp):
+    """Before issue 14: a 500-digit timestamp answered HTTP 500 (float overflow)."""
+    query = {"signature": signature_for(settings.oa_token, timestamp, "n"), "timestamp": timestamp,
+             "nonce": "n", "echostr": "e"}
+    for method in (client.get, client.post):
+        resp = method("/wechat/callback", query_string=query, data=EVENT)
+        assert resp.status_code == 403 and resp.get_data(as_text=True) == "forbidden"

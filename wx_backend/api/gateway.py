@@ -53,8 +53,11 @@ def _authenticate(svc: Services, headers: dict[str, str], payload: bytes) -> Mer
     except signing.MalformedAuthorization as exc:
         raise ServiceError("AuthFailure.InvalidAuthorization", str(exc)) from None
     raw_ts = headers.get("x-tc-timestamp", "")
-    if not raw_ts.isdigit():
+    if not (raw_ts.isascii() and raw_ts.isdigit()):
         raise ServiceError("MissingParameter", "X-TC-Timestamp is required (seconds since the epoch)")
+    if len(raw_ts) > signing.MAX_TIMESTAMP_DIGITS:
+        # Far outside the window whatever its value; not converted (a 400-digit int overflows a float).
+        raise ServiceError("AuthFailure.SignatureExpire", "签名过期：X-TC-Timestamp 与服务器时间相差超过5分钟")
     timestamp = int(raw_ts)
     if not signing.timestamp_fresh(timestamp, svc.clock.now()):
         raise ServiceError("AuthFailure.SignatureExpire",

@@ -19,6 +19,7 @@ ALGORITHM = "TC3-HMAC-SHA256"
 SERVICE = "faceid"
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 MAX_SKEW_S = 300
+MAX_TIMESTAMP_DIGITS = 11          # seconds since the epoch stay 10 digits until the year 2286
 
 _AUTH = re.compile(r"^TC3-HMAC-SHA256\s+Credential=([^/,\s]+)/(\d{4}-\d{2}-\d{2})/([^/,\s]+)/tc3_request\s*,"
                    r"\s*SignedHeaders=([a-z0-9;\-]+)\s*,\s*Signature=([0-9a-f]{64})\s*$")
@@ -72,7 +73,8 @@ def signature_matches(expected: str, given: str) -> bool:
 
 
 def timestamp_fresh(timestamp: int, now: dt.datetime, max_skew_s: int = MAX_SKEW_S) -> bool:
-    return abs(now.timestamp() - timestamp) <= max_skew_s
+    # Integer arithmetic: any int compares, none overflows a float.
+    return abs(int(now.timestamp()) - timestamp) <= max_skew_s
 
 
 def scope_date(timestamp: int) -> str:

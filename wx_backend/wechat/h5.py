@@ -81,8 +81,10 @@ def _browser_session(sealer: Sealer, clock: Clock, ttl_s: int, sid: str | None) 
         if row is not None and row.expires_at > now:
             return sid
     sid = new_token()
+    # Anyone can make one of these by opening /h5/oauth/start: it lives as long as its state, and
+    # sign-in replaces it with a session of the full ``ttl_s``.
     H5Session.create(sid_digest=sealer.digest(sid, SID_PURPOSE), created_at=now,
-                     expires_at=now + dt.timedelta(seconds=ttl_s))
+                     expires_at=now + dt.timedelta(seconds=min(ttl_s, STATE_TTL_S)))
     return sid
 
 

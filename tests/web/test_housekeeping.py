@@ -1,0 +1,55 @@
+"""The worker's scheduled housekeeping (issue 14): anonymous visitors of /h5/oauth/start used to leave
+two rows each, purged only when an operator ran `flask wechat purge`."""
+from __future__ import annotations
+
+import datetime as dt
+
+from huey import crontab  # noqa: F401  (the schedule is Huey's)
+
+from wx_backend import housekeeping
+from wx_backend.billing import ledger
+from wx_backend.billing.models import Reservation
+from wx_backend.merchants.models import APPROVED, Merchant, ResourcePack
+from wx_backend.services import EXTENSION_KEY
+from wx_backend.wechat.models import H5Session, OAuthState
+
+
+def _scheduled(app):
+    huey = app.extensions[EXTENSION_KEY].extras["jobs"].huey
+    return {task.name: task for task in huey._registry.periodic_tasks}
+
+
+def test_the_worker_purges_what_an_oauth_start_flood_leaves(app, client, app_ctx, clock):
+    for _ in range(200):
+        assert client.get("/h5/oauth/start?next=/", headers={"Cookie": ""}).status_code == 302
+        client.delete_cookie("wxf_h5")
+    assert H5Session.select().count() == 200 and OAuthState.select().count() == 200
+
+    task = _scheduled(app)[housekeeping.TASK_NAME]
+    at = dt.datetime(2026, 11, 30, 9, 10)
+    assert task.validate_datetime(at) and not task.validate_datetime(at.replace(minute=11))
+    clock.advance(minutes=11)
+    app.extensions[EXTENSION_KEY].extras["jobs"].huey.execute(task)
+    assert H5Session.select().count() == 0                   # anonymous sessions live as long as their state
+    assert OAuthState.select().count() == 200                 # kept an hour more, to call a replay a replay
+    clock.advance(hours=1)
+    app.extensions[EXTENSION_KEY].extras["jobs"].huey.execute(task)
+    assert OAuthState.select().count() == 0
+
+
+def test_housekeeping_releases_quota_held_by_a_call_that_never_settled(app, app_ctx, clock):
+    now = clock.now().replace(tzinfo=None)
+    m = Merchant.create(name="m", uscc="91110000802100433B", industry_key="finance.bank", phone="13800000000",
+                        status=APPROVED, submitted_at=now, review_deadline=now.date())
+    pack = ResourcePack.create(merchant=m, product="photo_verification", total=1, remaining=1, created_at=now)
+    ledger.reserve(m.id, "photo_verification", "k", clock.now())       # the worker dies here
+    assert ResourcePack.get_by_id(pack.id).remaining == 0
+    clock.advance(minutes=11)
+    done = housekeeping.run(app.extensions[EXTENSION_KEY])
+    assert done["stale_quota_holds"] == 1 and ResourcePack.get_by_id(pack.id).remaining == 1
+    assert Reservation.get().settled
+
+
+def test_the_cli_runs_the_same_pass(app, app_ctx):
+    out = app.test_cli_runner().invoke(args=["housekeeping"])
+    assert out.exit_code == 0 and '"status": "ok"' in out.output and "oauth_states" in out.output

@@ -67,6 +67,8 @@ _TABLE: tuple[ResultCode, ...] = (
     ResultCode("AuthFailure.SignatureFailure", 9, "签名错误", http_status=401, kind=Kind.REFUSED),
     ResultCode("AuthFailure.SecretIdNotFound", 10, "密钥不存在", http_status=401, kind=Kind.REFUSED),
     ResultCode("AuthFailure.SignatureExpire", 11, "签名过期", http_status=401, kind=Kind.REFUSED),
+    ResultCode("AuthFailure.RequestReplayed", 32, "同一签名的请求只执行一次，请重新签名后再发送", http_status=409,
+               kind=Kind.REFUSED),
     ResultCode("AuthFailure.InvalidAuthorization", 12, "请求头部的 Authorization 不符合规范",
                http_status=401, kind=Kind.REFUSED),
     ResultCode("UnauthorizedOperation.Nonactivated", 13, "未开通服务", http_status=403, kind=Kind.REFUSED),

@@ -141,11 +141,12 @@ def test_unknown_action(faceid):
     assert err.code == "InvalidAction"
 
 
-def test_out_of_quota_is_arrears_before_any_work(server, svc, enrolled, grace_rgb):
+def test_out_of_quota_is_arrears_before_any_work(server, svc, enrolled, grace_rgb, sdk_later):
     merchant = make_merchant(svc, secret_id="AKIDbrokemerchant001", secret_key="k2",
                              packs={"photo_verification": 1}, qps=1000)
     broke = sdk_client(server, "AKIDbrokemerchant001", "k2")
     assert broke.ImageRecognitionV2(_image_request(GRACE_ID, GRACE_NAME, jpeg_b64(grace_rgb))).Result == "Success"
+    sdk_later(1)        # the same call again, another signature
     err = _sdk_error(lambda: broke.ImageRecognitionV2(_image_request(GRACE_ID, GRACE_NAME, jpeg_b64(grace_rgb))))
     assert err.code == "UnauthorizedOperation.Arrears"
     assert [(u.result_code, u.charged) for u in _usage(merchant)] == [
@@ -163,11 +164,13 @@ def test_postpaid_merchant_is_charged_without_packs(server, svc, enrolled, grace
         assert charge.pack_id is None
 
 
-def test_retry_with_the_same_trace_id_is_charged_once(faceid, merchant, enrolled, grace_rgb):
-    # The SDK keeps a request's headers dict across its retries, so X-TC-TraceId repeats on a retry.
+def test_retry_with_the_same_trace_id_is_charged_once(faceid, merchant, enrolled, grace_rgb, sdk_later):
+    # The SDK keeps a request's headers dict across its retries, so X-TC-TraceId repeats on a retry;
+    # a retry is signed anew after its back-off (StandardRetryer sleeps 1 s, 2 s, ...).
     req = _image_request(GRACE_ID, GRACE_NAME, jpeg_b64(grace_rgb))
     req.headers = {"X-TC-TraceId": "retry-of-one-call"}
     first = faceid.ImageRecognitionV2(req)
+    sdk_later(1)
     again = faceid.ImageRecognitionV2(req)
     assert first.Result == again.Result == "Success"
     assert first.RequestId != again.RequestId
@@ -180,15 +183,17 @@ def test_retry_with_the_same_trace_id_is_charged_once(faceid, merchant, enrolled
     assert _remaining(merchant, "photo_verification") == 98
 
 
-def test_rate_limit_refuses_and_does_not_charge(server, svc, enrolled, grace_rgb, clock):
+def test_rate_limit_refuses_and_does_not_charge(server, svc, enrolled, grace_rgb, clock, sdk_later):
     merchant = make_merchant(svc, secret_id="AKIDslowmerchant0001", secret_key="k4",
                              packs={"photo_verification": 10}, qps=2)
     client = sdk_client(server, "AKIDslowmerchant0001", "k4")
     req = _image_request(GRACE_ID, GRACE_NAME, jpeg_b64(grace_rgb))
     assert client.ImageRecognitionV2(req).Result == "Success"
     assert client.GetLiveCode(models.GetLiveCodeRequest()).LiveCode
+    sdk_later(1)
     assert _sdk_error(lambda: client.ImageRecognitionV2(req)).code == "RequestLimitExceeded"
     clock.advance(seconds=1.001)
+    sdk_later(2)
     assert client.ImageRecognitionV2(req).Result == "Success"
     assert _remaining(merchant, "photo_verification") == 8
     assert [(u.result_code, u.charged) for u in _usage(merchant)] == [

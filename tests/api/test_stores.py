@@ -160,3 +160,39 @@ def test_concurrent_consumers_get_one_success(store):
     for t in threads:
         t.join()
     assert results.count(True) == 1
+
+
+def test_a_longer_window_and_reading_without_counting(limiter):
+    day = 86_400_000
+    assert [limiter.hit("p:1", 2, T0 + i * 3_600_000, day) for i in range(3)] == [True, True, False]
+    assert limiter.recent("p:1", T0 + 3 * 3_600_000, day) == [T0, T0 + 3_600_000]
+    assert limiter.recent("p:1", T0 + day + 1, day) == [T0 + 3_600_000]     # the first has left the day
+    assert limiter.hit("p:1", 2, T0 + day + 1, day)
+    limiter.clear("p:1")
+    assert limiter.recent("p:1", T0 + day + 2, day) == []
+
+
+def test_a_one_slot_window_is_a_claim_that_holds_under_concurrency(limiter):
+    """What the replay guard relies on: of many simultaneous first uses, exactly one wins."""
+    wins = []
+    barrier = threading.Barrier(6)
+
+    def claim():
+        barrier.wait()
+        wins.append(limiter.hit("replay:1:abc", 1, T0, 605_000))
+
+    threads = [threading.Thread(target=claim) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(wins) == [False] * 5 + [True]
+    assert not limiter.hit("replay:1:abc", 1, T0 + 600_000, 605_000)
+
+
+def test_purge_drops_only_keys_whose_window_has_passed(limiter):
+    limiter.hit("short", 5, T0, 1000)
+    limiter.hit("long", 5, T0, 86_400_000)
+    limiter.purge(T0 + 2000)
+    assert limiter.recent("long", T0 + 2000, 86_400_000) == [T0]
+    assert limiter.recent("short", T0 + 2000, 86_400_000) in ([], [T0])   # Redis keeps it until its PEXPIRE

@@ -1,7 +1,8 @@
 """POST / — the Cloud API 3.0 gateway: authenticate, limit, reserve quota, run the action, charge, record.
 
 Order of checks (each failure answers HTTP 200 with ``{"Response": {"Error": ...}, "RequestId"}``, as the
-cloud does): request shape -> signature and timestamp (AuthFailure.*) -> merchant approved
+cloud does): request shape -> signature and timestamp (AuthFailure.*) -> first use of the signature
+(AuthFailure.RequestReplayed, see replay.py) -> merchant approved
 (UnauthorizedOperation.Nonactivated) -> known action (InvalidAction) -> QPS (RequestLimitExceeded) ->
 JSON body -> quota (UnauthorizedOperation.Arrears) -> the action -> charge by result code -> usage record.
 Everything after authentication leaves a usage record; only billable verdicts are charged, once per key.
@@ -25,7 +26,7 @@ from ..pipeline.challenge import ChallengeStoreUnavailable
 from ..registry.idcard import mask_id_number
 from ..result_codes import SUCCESS, ResultCode, lookup
 from ..services import Services, services
-from . import signing
+from . import replay, signing
 from .ratelimit import RateLimiterUnavailable
 from .registry import ActionContext, ActionSpec, get_action
 
@@ -46,8 +47,8 @@ def _error(result: ResultCode, request_id: str, message: str | None = None) -> R
     return _reply({"Error": {"Code": result.tencent, "Message": message or result.message}}, request_id)
 
 
-def _authenticate(svc: Services, headers: dict[str, str], payload: bytes) -> Merchant:
-    """The merchant whose SecretKey signed this request; raises ServiceError(AuthFailure.*)."""
+def _authenticate(svc: Services, headers: dict[str, str], payload: bytes) -> tuple[Merchant, str]:
+    """The merchant whose SecretKey signed this request, and the signature; raises ServiceError(AuthFailure.*)."""
     try:
         auth = signing.parse_authorization(headers.get("authorization", ""))
     except signing.MalformedAuthorization as exc:
@@ -80,7 +81,7 @@ def _authenticate(svc: Services, headers: dict[str, str], payload: bytes) -> Mer
         unsigned_payload=headers.get("x-tc-content-sha256") == signing.UNSIGNED_PAYLOAD)
     if not signing.signature_matches(expected, auth.signature):
         raise ServiceError("AuthFailure.SignatureFailure")
-    return credential.merchant
+    return credential.merchant, auth.signature
 
 
 def _charge_key(merchant_id: int, spec: ActionSpec, headers: dict[str, str], payload: bytes,
@@ -117,12 +118,16 @@ def cloud_api():
     if headers.get("x-tc-version", API_VERSION) != API_VERSION:
         return _error(lookup("InvalidParameterValue"), request_id, f"X-TC-Version must be {API_VERSION}")
     try:
-        merchant = _authenticate(svc, headers, payload)
+        merchant, signature = _authenticate(svc, headers, payload)
+        first = replay.first_use(svc.rate_limiter, merchant.id, action_name, signature,
+                                 int(svc.clock.now().timestamp() * 1000))
     except ServiceError as exc:
         return _error(exc.result, request_id, exc.message)
-    except peewee.PeeweeException:
-        log.exception("credential lookup failed")
+    except (peewee.PeeweeException, RateLimiterUnavailable):
+        log.exception("credential lookup or replay claim failed")
         return _error(lookup("InternalError"), request_id)
+    if not first:
+        return _refuse(svc, merchant, action_name, lookup("AuthFailure.RequestReplayed"), request_id)
     if merchant.status != APPROVED:
         return _refuse(svc, merchant, action_name, lookup("UnauthorizedOperation.Nonactivated"), request_id)
     spec = get_action(action_name)

@@ -867,8 +867,9 @@ def warm_up(svc: Service) -> None:
     """Every worker past its first requests (lazy imports, first template renders, first face)."""
     client = demo_client(svc)
     with ThreadPoolExecutor(4) as pool:
-        list(pool.map(lambda _: call(client, "ImageRecognitionV2", {"IdCard": GRACE_ID, "Name": GRACE_NAME,
-                                                                     "ImageBase64": grace_b64()}), range(6)))
+        list(pool.map(lambda i: call(client, "ImageRecognitionV2", {"IdCard": GRACE_ID, "Name": GRACE_NAME,
+                                                                     "ImageBase64": grace_b64(), "Extra": str(i)}),
+                      range(6)))
         list(pool.map(lambda _: requests.get(f"{svc.base}/merchant/login", timeout=30), range(8)))
     portrait()
     time.sleep(2)

@@ -9,8 +9,10 @@ import re
 import runpy
 from pathlib import Path
 
+import pytest
+
 from wx_backend.result_codes import lookup
-from wx_backend.settings import Settings
+from wx_backend.settings import ConfigError, Settings
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 SERVER_CONF = (DEPLOY / "nginx" / "wxfaceid-server.conf").read_text()
@@ -49,7 +51,9 @@ def test_the_example_environment_starts_a_production_service():
         if line.strip() and not line.startswith("#"):
             key, _, value = line.partition("=")
             env[key] = value
-    settings = Settings.from_env(env)
+    with pytest.raises(ConfigError, match="SECRET_KEY is shorter than 32 bytes"):
+        Settings.from_env(env)                      # the keys must be replaced (issue 14)
+    settings = Settings.from_env({**env, "SECRET_KEY": "s" * 43, "DATA_KEY": "d" * 43})
     assert settings.is_production and settings.trusted_proxies == 1 and settings.redis_url
     assert settings.max_request_bytes == Settings().max_request_bytes
     source = (Path(__file__).resolve().parents[2] / "wx_backend" / "settings.py").read_text()

@@ -73,8 +73,9 @@ def signature_matches(expected: str, given: str) -> bool:
 
 
 def timestamp_fresh(timestamp: int, now: dt.datetime, max_skew_s: int = MAX_SKEW_S) -> bool:
-    # Integer arithmetic: any int compares, none overflows a float.
-    return abs(int(now.timestamp()) - timestamp) <= max_skew_s
+    if not -10 ** MAX_TIMESTAMP_DIGITS < timestamp < 10 ** MAX_TIMESTAMP_DIGITS:
+        return False          # far outside any window, and too large to meet a float
+    return abs(now.timestamp() - timestamp) <= max_skew_s
 
 
 def scope_date(timestamp: int) -> str:

@@ -190,6 +190,8 @@ def _params(payload: bytes) -> dict:
         params = json.loads(payload or b"{}")
     except (ValueError, UnicodeDecodeError):
         raise ServiceError("InvalidParameter", "the body is not JSON") from None
+    except RecursionError:        # "[[[[..." thousands deep: found by tests/api/test_fuzz_cloud_api.py
+        raise ServiceError("InvalidParameter", "the body nests too deeply") from None
     if not isinstance(params, dict):
         raise ServiceError("InvalidParameter", "the body must be a JSON object")
     return params

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import itertools
 import json
 import os
 import statistics
@@ -77,11 +78,14 @@ def photo_loop(endpoint: str, clients: int, seconds: float) -> dict:
     latencies, codes, lock = [], {}, threading.Lock()
     stop_at = time.monotonic() + seconds
 
+    calls = itertools.count()
+
     def run():
         client = sdk_client(endpoint, *PHOTO_KEYS)
         while time.monotonic() < stop_at:
             req = models.ImageRecognitionV2Request()
             req.IdCard, req.Name, req.ImageBase64 = GRACE_ID, GRACE_NAME, photo
+            req.Extra = f"{next(calls):x}"      # equal calls in one second would be one signature, run once
             t = time.monotonic()
             try:
                 code = client.ImageRecognitionV2(req).Result
@@ -116,7 +120,8 @@ class H5:
         from tests.verification.test_h5_video_flow import WeChatBrowser
 
         front = self.cluster.front
-        token = detect_auth(sdk_client(front.removeprefix("http://"), *PLAIN_KEYS), self.rule).BizToken
+        token = detect_auth(sdk_client(front.removeprefix("http://"), *PLAIN_KEYS), self.rule,
+                            Extra=f"bench-{self.n}").BizToken
         self.n += 1
         browser = WeChatBrowser(front, f"bench-h5-{self.n}")
         assert browser.open(f"{front}/h5/biz/{token}").status_code == 200

@@ -33,7 +33,8 @@ def detect_auth(client, rule_id: str, **fields):
     req = m.DetectAuthRequest()
     req.from_json_string(json.dumps({"RuleId": rule_id, "IdCard": fields.get("IdCard", GRACE_ID),
                                      "Name": fields.get("Name", GRACE_NAME),
-                                     "RedirectUrl": "https://m.example.com/back?x=1", "Extra": "order-42"}))
+                                     "RedirectUrl": "https://m.example.com/back?x=1",
+                                     "Extra": fields.get("Extra", "order-42")}))
     return client.DetectAuth(req)
 
 

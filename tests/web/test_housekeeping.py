@@ -6,7 +6,6 @@ import datetime as dt
 
 from huey import crontab  # noqa: F401  (the schedule is Huey's)
 
-from wx_backend import housekeeping
 from wx_backend.billing import ledger
 from wx_backend.billing.models import Reservation
 from wx_backend.merchants.models import APPROVED, Merchant, ResourcePack
@@ -25,7 +24,7 @@ def test_the_worker_purges_what_an_oauth_start_flood_leaves(app, client, app_ctx
         client.delete_cookie("wxf_h5")
     assert H5Session.select().count() == 200 and OAuthState.select().count() == 200
 
-    task = _scheduled(app)[housekeeping.TASK_NAME]
+    task = _scheduled(app)["housekeeping"]
     at = dt.datetime(2026, 11, 30, 9, 10)
     assert task.validate_datetime(at) and not task.validate_datetime(at.replace(minute=11))
     clock.advance(minutes=11)
@@ -44,6 +43,11 @@ def test_housekeeping_releases_quota_held_by_a_call_that_never_settled(app, app_
     pack = ResourcePack.create(merchant=m, product="photo_verification", total=1, remaining=1, created_at=now)
     ledger.reserve(m.id, "photo_verification", "k", clock.now())       # the worker dies here
     assert ResourcePack.get_by_id(pack.id).remaining == 0
+    clock.advance(minutes=11)
+    app.extensions[EXTENSION_KEY].extras["jobs"].huey.execute(_scheduled(app)["housekeeping"])
+    assert ResourcePack.get_by_id(pack.id).remaining == 1
+    from wx_backend import housekeeping
+    ledger.reserve(m.id, "photo_verification", "k2", clock.now())
     clock.advance(minutes=11)
     done = housekeeping.run(app.extensions[EXTENSION_KEY])
     assert done["stale_quota_holds"] == 1 and ResourcePack.get_by_id(pack.id).remaining == 1

@@ -4,6 +4,8 @@ the background verdict), disable it; and the dashboard's 30-day usage chart, scr
 numbers `billing usage --days 30` prints."""
 from __future__ import annotations
 
+import dataclasses
+
 import datetime as dt
 import json
 import re
@@ -49,8 +51,7 @@ def merchant(svc, vapp):
     from wx_backend.merchants.sms import MemorySmsGateway
 
     with vapp.app_context(), db.database.connection_context():
-        deps = OnboardingDeps(settings=svc.settings, clock=svc.clock, sealer=svc.sealer, sms=MemorySmsGateway(),
-                              whitelist=svc.whitelist)
+        deps = dataclasses.replace(OnboardingDeps.from_services(svc), sms=MemorySmsGateway())
         approval = create_approved_merchant(deps, uscc="91350100M000100Y43", name="示例银行",
                                             username="console", password="console-pass-1")
         ApiCredential.create(merchant=approval.merchant_id, secret_id=KEYS[0],

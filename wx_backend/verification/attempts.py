@@ -90,8 +90,10 @@ def void_attempt(attempt: Attempt, code: str, clock: Clock) -> None:
 def record_verdict(attempt: Attempt, verdict: Verdict, *, sealer: Sealer, clock: Clock) -> bool:
     """Write the verdict once, charge once (key BizToken:seq) and settle the session.
 
-    Returns False when another run already wrote this attempt's verdict (a re-run of a job whose
-    worker was presumed lost but finished after all): nothing is written or charged twice.
+    Returns False when nothing was written: another run already wrote this attempt's verdict (a re-run
+    of a job whose worker was presumed lost but finished after all), or another attempt's verdict ended
+    the session first (two captures uploaded at once): this attempt is then voided with
+    BizTokenFinished, not counted and not charged, so a BizToken yields at most one Success.
     """
     now = utc_naive(clock.now())
     session = VerificationSession.get_by_id(attempt.session_id)
@@ -103,7 +105,17 @@ def record_verdict(attempt: Attempt, verdict: Verdict, *, sealer: Sealer, clock:
     best = kept[0] if kept else None
     # Verdict, session state and charge commit together: a crash leaves either none of them (the
     # job is re-run) or all of them; the charge key (BizToken:seq) is unique besides.
-    with db.database.atomic():
+    with db.write_atomic():
+        # First the session's row, locked until commit: verdicts of one session are recorded one at a
+        # time (SQLite: BEGIN IMMEDIATE; PostgreSQL: the row lock, the WHERE re-checked after the wait).
+        if not sessions.hold_open(session):
+            voided = Attempt.update(state=VOID, code=lookup("BizTokenFinished").tencent, finished_at=now).where(
+                (Attempt.id == attempt.id) & (Attempt.state == PENDING)).execute()
+            if voided:
+                sessions.release_attempt(session)
+                log.info("attempt verdict session=%s seq=%s came after the session ended: void", session.id,
+                         attempt.seq)
+            return False
         written = Attempt.update(
             state=DONE, code=result.tencent, live_code=(verdict.live or result).tencent,
             compare_code=verdict.compare.tencent if verdict.compare is not None else "",
@@ -134,20 +146,24 @@ def outcome(attempt: Attempt) -> AttemptOutcome:
 
 def settle_attempt(attempt: Attempt, verdict: Verdict, *, sealer: Sealer, clock: Clock) -> bool:
     """Record a verdict (once), or void the attempt when the outcome is not a verdict (bad input found
-    late, an engine that could not run). Returns False when the attempt was voided."""
+    late, an engine that could not run). Returns False when nothing was recorded: the attempt was voided,
+    or another verdict had ended the session first (see record_verdict)."""
     if verdict.result.kind is not Kind.VERDICT:
         void_attempt(attempt, verdict.result.tencent, clock)
         return False
-    record_verdict(attempt, verdict, sealer=sealer, clock=clock)
-    return True
+    return record_verdict(attempt, verdict, sealer=sealer, clock=clock)
 
 
 def run_attempt(session: VerificationSession, user_digest: str, evaluate: Callable[[], Verdict], *,
                 sealer: Sealer, clock: Clock) -> AttemptOutcome:
     """Live frames (native H5, mini-program): evaluate now. An outcome that is not a verdict voids the
-    attempt and is raised (Rejected), so the client gets its code and may try again."""
+    attempt and is raised (Rejected), so the client gets its code and may try again; a verdict that
+    comes after another capture's verdict ended the session is refused as BizTokenFinished."""
     attempt = start_attempt(session, "frames", user_digest, clock)
     verdict = evaluate()
-    if not settle_attempt(attempt, verdict, sealer=sealer, clock=clock):
+    if verdict.result.kind is not Kind.VERDICT:
+        void_attempt(attempt, verdict.result.tencent, clock)
         raise Rejected(verdict.result)
+    if not record_verdict(attempt, verdict, sealer=sealer, clock=clock):
+        raise Refused("BizTokenFinished")
     return outcome(attempt)

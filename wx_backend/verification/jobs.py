@@ -116,7 +116,7 @@ def _run_claimed(job: VideoJob, attempt: Attempt, session: VerificationSession, 
     else:
         verdict = verdicts.evaluate(svc, session, json.loads(job.challenge_payload), capture)
     del video
-    with db.database.atomic():
+    with db.write_atomic():
         recorded = attempts.settle_attempt(attempt, verdict, sealer=sealer, clock=clock)
         _finish(job, "" if recorded else verdict.result.tencent, clock.now())
     if not recorded:

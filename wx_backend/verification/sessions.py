@@ -248,6 +248,14 @@ def release_attempt(session: VerificationSession) -> None:
         (VerificationSession.id == session.id) & (VerificationSession.attempts_used > 0)).execute()
 
 
+def hold_open(session: VerificationSession) -> bool:
+    """Inside a verdict's transaction: True when the session is still open, its row now locked by this
+    transaction (a no-op conditional UPDATE), so that a concurrent verdict of the same session waits and
+    then finds it finished; False when it has ended (finished, exhausted or purged)."""
+    return VerificationSession.update(state=OPEN).where(
+        (VerificationSession.id == session.id) & (VerificationSession.state == OPEN)).execute() == 1
+
+
 def settle(session: VerificationSession, success: bool, now: dt.datetime) -> str | None:
     """After a verdict: a success finishes the session; a third counted failure exhausts it.
     Returns the state the session ended in now (FINISHED / EXHAUSTED), None when it goes on."""

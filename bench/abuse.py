@@ -45,7 +45,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -478,31 +477,11 @@ def code_of(body: dict) -> str:
     return body.get("code", "?")
 
 
-class WeChatBrowser:
-    """A WeChat in-app browser: follows the OAuth round trip through the emulator, keeps cookies."""
+def h5_session(svc: Service, mode: str):
+    from tests.verification.test_h5_video_flow import WeChatBrowser
 
-    def __init__(self, svc: Service, user: str):
-        self.svc, self.user = svc, user
-        self.http = requests.Session()
-        self.http.headers["User-Agent"] = WECHAT_UA
-
-    def open(self, url: str) -> requests.Response:
-        for _ in range(8):
-            resp = self.http.get(url, allow_redirects=False, timeout=30,
-                                 params={"user": self.user} if "/connect/oauth2/authorize" in url else None)
-            if resp.status_code not in (301, 302, 303):
-                return resp
-            location = resp.headers["Location"]
-            url = location if urlsplit(location).scheme else self.svc.base + location
-        raise RuntimeError("too many redirects")
-
-    def api(self, method: str, path: str, **kw) -> requests.Response:
-        return self.http.request(method, f"{self.svc.base}{path}", timeout=300, **kw)
-
-
-def h5_session(svc: Service, mode: str) -> tuple[WeChatBrowser, str]:
     created = detect_auth(svc, "h5", mode)
-    browser = WeChatBrowser(svc, f"h5user{next(_USERS)}")
+    browser = WeChatBrowser(svc.base, f"h5user{next(_USERS)}")
     page = browser.open(created["url"])
     if page.status_code != 200:
         raise SystemExit(f"H5 page answered {page.status_code}")
@@ -572,7 +551,7 @@ def probe_frames_bogus_nonce_flood(svc: Service, args) -> dict:
                         "median_s": round(statistics.median(durations), 2), "answers": codes}}
 
 
-def _wait_job(svc: Service, browser: WeChatBrowser, token: str, timeout_s: float = 300) -> tuple[dict, float]:
+def _wait_job(svc: Service, browser, token: str, timeout_s: float = 300) -> tuple[dict, float]:
     t0 = time.perf_counter()
     while time.perf_counter() - t0 < timeout_s:
         status = browser.api("GET", f"/api/biz/{token}/status").json()

@@ -3,7 +3,6 @@ signature window with a new X-TC-TraceId (not signed) ran again and was charged 
 from __future__ import annotations
 
 import json
-import threading
 import time
 
 import pytest
@@ -13,6 +12,7 @@ from wx_backend import db
 from wx_backend.api import signing
 from wx_backend.billing.models import Charge, UsageRecord
 
+from ..concurrency import at_once
 from .conftest import GRACE_ID, GRACE_NAME, jpeg_b64, make_merchant, sdk_client
 
 SECRET_ID, SECRET_KEY = "AKIDreplayedmerchant", "replayed-merchant-key"
@@ -76,21 +76,8 @@ def test_a_replay_under_another_action_name_is_the_same_replay(server, shop, gra
 def test_simultaneous_copies_of_one_signed_call_run_once(server, shop, grace_rgb):
     body = json.dumps({"IdCard": GRACE_ID, "Name": GRACE_NAME, "ImageBase64": jpeg_b64(grace_rgb)}).encode()
     headers = signed(server, "ImageRecognitionV2", body)
-    barrier = threading.Barrier(8)
-    answers: list[str] = []
-    lock = threading.Lock()
-
-    def copy(i: int) -> None:
-        barrier.wait()
-        got = outcome(send(server, body, headers, **{"X-TC-TraceId": f"t{i}"}))
-        with lock:
-            answers.append(got)
-
-    threads = [threading.Thread(target=copy, args=(i,)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    answers = at_once(lambda i: outcome(send(server, body, headers, **{"X-TC-TraceId": f"t{i}"})),
+                      [(i,) for i in range(8)])
     assert sorted(answers) == ["AuthFailure.RequestReplayed"] * 7 + ["Success"]
     assert _charges() == 1
 

@@ -16,6 +16,7 @@ from wx_backend.pipeline.challenge import (ACTION_SEQUENCE, CLOUD_TTL, LIVE_CODE
                                            RedisChallengeStore)
 from wx_backend.api.ratelimit import DatabaseRateLimiter, RedisRateLimiter
 
+from ..concurrency import at_once
 from ..conftest import REDIS_TEST_URL
 
 REDIS_URL = REDIS_TEST_URL
@@ -174,18 +175,7 @@ def test_a_longer_window_and_reading_without_counting(limiter):
 
 def test_a_one_slot_window_is_a_claim_that_holds_under_concurrency(limiter):
     """What the replay guard relies on: of many simultaneous first uses, exactly one wins."""
-    wins = []
-    barrier = threading.Barrier(6)
-
-    def claim():
-        barrier.wait()
-        wins.append(limiter.hit("replay:1:abc", 1, T0, 605_000))
-
-    threads = [threading.Thread(target=claim) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    wins = at_once(lambda: limiter.hit("replay:1:abc", 1, T0, 605_000), [()] * 6)
     assert sorted(wins) == [False] * 5 + [True]
     assert not limiter.hit("replay:1:abc", 1, T0 + 600_000, 605_000)
 

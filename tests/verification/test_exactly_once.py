@@ -6,9 +6,6 @@ Real concurrency: two threads upload to the app served over loopback HTTP (threa
 where 127.0.0.1:5432 answers, on PostgreSQL."""
 from __future__ import annotations
 
-import random
-import threading
-
 import pytest
 
 from faceengine.liveness.challenge import LightChallenge
@@ -16,6 +13,7 @@ from wx_backend import db
 from wx_backend.billing.models import Charge
 from wx_backend.verification.models import Attempt, VerificationSession
 
+from ..concurrency import at_once
 from .conftest import make_merchant, make_rule
 from .test_cloud_actions import NATIVE_KEYS, detect_auth, detect_info, sdk
 from .test_miniprogram_flow import light_frames
@@ -35,25 +33,14 @@ def light_rule(svc, enrolled):
 
 
 def _upload_together(flow, captures) -> list[dict]:
-    barrier = threading.Barrier(len(captures))
-    answers: list[dict] = [{}] * len(captures)
-
-    def send(i: int, nonce: str, frames) -> None:
-        barrier.wait()
+    def send(nonce: str, frames) -> dict:
         resp = flow.mp.post(f"/api/biz/{flow.biz_token}/frames", data={"nonce": nonce},
                             files=[("frames", (f"{int(t) if float(t).is_integer() else round(t, 1)}.jpg", data,
                                                "image/jpeg")) for t, data in frames])
         body = resp.json()
-        answers[i] = {"http": resp.status_code,
-                      "code": body.get("code") or body.get("error", {}).get("code")}
+        return {"http": resp.status_code, "code": body.get("code") or body.get("error", {}).get("code")}
 
-    threads = [threading.Thread(target=send, args=(i, nonce, frames))
-               for i, (nonce, frames) in enumerate(captures)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return answers
+    return at_once(send, captures)
 
 
 def test_two_genuine_captures_at_once_pass_once_and_are_charged_once(server, light_rule, flow, grace_portrait):

@@ -221,3 +221,20 @@ def charged_call(merchant_id: int, product: str, raw_key: str, code: str, masked
     charged = charge.charge(charge.charge_key(merchant_id, product, raw_key), result, now)
     charge.record_usage(merchant_id, action or product, product, result.tencent, charged, masked, "", now)
     return charged
+
+
+@pytest.fixture
+def sdk_later(monkeypatch):
+    """``sdk_later(seconds)``: the official SDK signs as if ``seconds`` later (its retries re-sign after a
+    back-off of a second or more; two calls of a test can otherwise fall in one second and carry one
+    signature, which the gateway executes once)."""
+    import time as real_time
+    import types
+
+    from tencentcloud.common import abstract_client
+
+    def shift(seconds: float) -> None:
+        shim = types.SimpleNamespace(**{n: getattr(real_time, n) for n in dir(real_time) if not n.startswith("__")})
+        shim.time = lambda: real_time.time() + seconds
+        monkeypatch.setattr(abstract_client, "time", shim)
+    return shift

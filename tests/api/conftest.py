@@ -174,19 +174,3 @@ def assert_limit_held(outcomes: list[str], span_s: float, limit: int) -> None:
     if span_s < 1.0:
         assert admitted == limit, (admitted, span_s)
 
-
-@pytest.fixture
-def sdk_later(monkeypatch):
-    """``sdk_later(seconds)``: the official SDK signs as if ``seconds`` later (its retries re-sign after a
-    back-off of a second or more; two calls of a test can otherwise fall in one second and carry one
-    signature, which the gateway executes once)."""
-    import time as real_time
-    import types
-
-    from tencentcloud.common import abstract_client
-
-    def shift(seconds: float) -> None:
-        shim = types.SimpleNamespace(**{n: getattr(real_time, n) for n in dir(real_time) if not n.startswith("__")})
-        shim.time = lambda: real_time.time() + seconds
-        monkeypatch.setattr(abstract_client, "time", shim)
-    return shift

@@ -74,7 +74,7 @@ def fill(driver, field_id: str, text: str) -> None:
 
 
 def test_rules_in_the_console_and_a_session_on_a_new_one(svc, vapp, server, merchant, console_browser,
-                                                         enrolled, grace_portrait, screenshot):
+                                                         enrolled, grace_portrait, screenshot, sdk_later):
     b = console_browser
     b.get(f"{server}/merchant/login")
     b.find_element(By.NAME, "username").send_keys("console")
@@ -128,6 +128,7 @@ def test_rules_in_the_console_and_a_session_on_a_new_one(svc, vapp, server, merc
     b.find_element(By.ID, "toggle-active").click()
     WebDriverWait(b, 10).until(lambda d: d.find_elements(By.ID, f"rule-{rule_id}"))
     assert b.find_element(By.CSS_SELECTOR, f"#rule-{rule_id} .state").text == "已停用"
+    sdk_later(1)                # the same DetectAuth again: a new call, signed anew
     with pytest.raises(TencentCloudSDKException) as err:
         client.DetectAuth(req)
     assert err.value.get_code() == "FailedOperation.RuleDisabled"

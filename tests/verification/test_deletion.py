@@ -150,6 +150,7 @@ def test_deleting_a_biz_token_leaves_no_personal_data(way, svc, vapp, server, fl
         assert VideoJob.select().count() == 0
 
     # GetDetectInfoEnhanced answers as for a token the retention purge removed.
+    sdk_later(1)                # a second session with the first one's parameters: another call, signed anew
     other = detect_auth(client, rule_id, photo, redirect).BizToken
     with db.database.connection_context():
         VerificationSession.update(purge_after=VerificationSession.created_at).where(

@@ -402,7 +402,7 @@ _PORTRAIT = None
 def portrait():
     global _PORTRAIT
     if _PORTRAIT is None:
-        from bench import liveness_synth as synth
+        from capture_synth import liveness as synth
         from faceengine.detect import FaceMesher
         mesher = FaceMesher(max_faces=1, static=True)
         try:
@@ -413,7 +413,7 @@ def portrait():
 
 
 def light_frames(challenge: dict, seed: int) -> list[tuple[float, bytes]]:
-    from bench import liveness_synth as synth
+    from capture_synth import liveness as synth
     from faceengine.liveness.challenge import LightChallenge
     rng = random.Random(seed)
     frames = synth.light_capture([portrait()], LightChallenge.from_json(challenge),
@@ -823,7 +823,7 @@ def _huey_periodic_names(svc: Service) -> list[str]:
     """The periodic tasks the job worker runs (read from the app the worker builds)."""
     code = ("import json; from wx_backend import create_app; app = create_app(); "
             "svc = app.extensions['wxfaceid']; "
-            "print(json.dumps(sorted(t.name for t in svc.extras['jobs'].huey._registry.periodic_tasks)))")
+            "print(json.dumps(sorted(t.name for t in svc.jobs.huey._registry.periodic_tasks)))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=svc.env, capture_output=True, text=True)
     try:
         return json.loads(out.stdout.strip().splitlines()[-1])

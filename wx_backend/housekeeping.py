@@ -24,8 +24,7 @@ TASK_NAME = "housekeeping"
 
 def run(svc) -> dict[str, int]:
     """One pass; returns rows removed (or holds released) per kind."""
-    from .api.ratelimit import RATE_LIMITER
-    from .billing.ledger import release_stale
+    from .pipeline.charge import release_stale
     from .merchants.signin import purge_expired as purge_console_sessions
     from .wechat.housekeeping import purge_expired as purge_wechat
 
@@ -33,7 +32,7 @@ def run(svc) -> dict[str, int]:
     done = dict(purge_wechat(svc.clock))
     done["console_sessions"] = purge_console_sessions(svc.clock)
     done["stale_quota_holds"] = release_stale(now - STALE_HOLD)
-    done["rate_windows"] = svc.extras[RATE_LIMITER].purge(int(now.timestamp() * 1000))
+    done["rate_windows"] = svc.rate_limiter.purge(int(now.timestamp() * 1000))
     if any(done.values()):
         log.info("housekeeping: %s", ", ".join(f"{k}={v}" for k, v in done.items() if v))
     return done
@@ -41,7 +40,7 @@ def run(svc) -> dict[str, int]:
 
 def register(svc) -> None:
     """Schedule ``run`` on the application's job queue (the worker runs periodic tasks)."""
-    svc.extras["jobs"].periodic(TASK_NAME, crontab(minute=f"*/{INTERVAL_MINUTES}"))(lambda: run(svc))
+    svc.jobs.periodic(TASK_NAME, crontab(minute=f"*/{INTERVAL_MINUTES}"))(lambda: run(svc))
 
 
 def register_cli(app, svc) -> None:

@@ -6,7 +6,7 @@ import datetime as dt
 
 from huey import crontab  # noqa: F401  (the schedule is Huey's)
 
-from wx_backend.billing import ledger
+from wx_backend.pipeline import charge
 from wx_backend.billing.models import Reservation
 from wx_backend.merchants.models import APPROVED, Merchant, ResourcePack
 from wx_backend.services import EXTENSION_KEY
@@ -14,7 +14,7 @@ from wx_backend.wechat.models import H5Session, OAuthState
 
 
 def _scheduled(app):
-    huey = app.extensions[EXTENSION_KEY].extras["jobs"].huey
+    huey = app.extensions[EXTENSION_KEY].jobs.huey
     return {task.name: task for task in huey._registry.periodic_tasks}
 
 
@@ -28,11 +28,11 @@ def test_the_worker_purges_what_an_oauth_start_flood_leaves(app, client, app_ctx
     at = dt.datetime(2026, 11, 30, 9, 10)
     assert task.validate_datetime(at) and not task.validate_datetime(at.replace(minute=11))
     clock.advance(minutes=11)
-    app.extensions[EXTENSION_KEY].extras["jobs"].huey.execute(task)
+    app.extensions[EXTENSION_KEY].jobs.huey.execute(task)
     assert H5Session.select().count() == 0                   # anonymous sessions live as long as their state
     assert OAuthState.select().count() == 200                 # kept an hour more, to call a replay a replay
     clock.advance(hours=1)
-    app.extensions[EXTENSION_KEY].extras["jobs"].huey.execute(task)
+    app.extensions[EXTENSION_KEY].jobs.huey.execute(task)
     assert OAuthState.select().count() == 0
 
 
@@ -41,13 +41,13 @@ def test_housekeeping_releases_quota_held_by_a_call_that_never_settled(app, app_
     m = Merchant.create(name="m", uscc="91110000802100433B", industry_key="finance.bank", phone="13800000000",
                         status=APPROVED, submitted_at=now, review_deadline=now.date())
     pack = ResourcePack.create(merchant=m, product="photo_verification", total=1, remaining=1, created_at=now)
-    ledger.reserve(m.id, "photo_verification", "k", clock.now())       # the worker dies here
+    charge.reserve(charge.charge_key(m.id, "photo_verification", "k"), clock.now())   # the worker dies here
     assert ResourcePack.get_by_id(pack.id).remaining == 0
     clock.advance(minutes=11)
-    app.extensions[EXTENSION_KEY].extras["jobs"].huey.execute(_scheduled(app)["housekeeping"])
+    app.extensions[EXTENSION_KEY].jobs.huey.execute(_scheduled(app)["housekeeping"])
     assert ResourcePack.get_by_id(pack.id).remaining == 1
     from wx_backend import housekeeping
-    ledger.reserve(m.id, "photo_verification", "k2", clock.now())
+    charge.reserve(charge.charge_key(m.id, "photo_verification", "k2"), clock.now())
     clock.advance(minutes=11)
     done = housekeeping.run(app.extensions[EXTENSION_KEY])
     assert done["stale_quota_holds"] == 1 and ResourcePack.get_by_id(pack.id).remaining == 1

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from flask import Blueprint, request, session
 
-from ..api.ratelimit import RATE_LIMITER
 from ..services import services
 from . import signin
 
@@ -34,7 +33,7 @@ def try_sign_in(kind: str, lookup) -> signin.SignIn:
     new server-side one (no fixation: a fresh session and CSRF token per sign-in)."""
     svc = services()
     result = signin.attempt(kind, request.form.get("username", ""), request.form.get("password", ""),
-                            client=client_address(), lookup=lookup, limiter=svc.extras[RATE_LIMITER],
+                            client=client_address(), lookup=lookup, limiter=svc.rate_limiter,
                             sealer=svc.sealer, clock=svc.clock)
     if result.user is not None:
         sign_in(kind, result.user.id)

@@ -14,7 +14,7 @@ This module is the public API; the service imports nothing else from the package
 - intake: ``decode_image`` / ``decode_base64_image`` (photos), ``decode_jpeg_frame`` (camera
   frames), ``encode_jpeg``, ``check_image`` / ``probe_image`` (documents, headers), ``video_container`` (sniffing),
   ``probe_video``, ``read_video`` / ``read_video_audio`` / ``read_wav`` (from a path, bytes or a
-  stream);
+  stream; ``VideoLimits`` bounds an untrusted recording while it is decoded);
 - liveness by mode: ``LivenessKit(engine, pad_model_path)`` once per process,
   ``verify_liveness(kit, mode, challenge_json, frames, audio) -> LivenessResult``,
   ``new_challenge(mode)``; ``EngineIdentity`` (the same-person check on the engine's embedder);
@@ -25,7 +25,7 @@ from .engine import EMBEDDERS, EngineOptions, FaceAnalysis, FaceEngine
 from .errors import EngineUnavailable, FaceEngineError, MediaError
 from .intake import (ImageInfo, IntakeLimits, check_image, decode_base64_image, decode_image,
                      decode_jpeg_frame, encode_jpeg, probe_image, video_container)
-from .liveness.capture import Audio, probe_video, read_video, read_video_audio, read_wav
+from .liveness.capture import Audio, VideoLimits, probe_video, read_video, read_video_audio, read_wav
 from .liveness.kit import MODES as LIVENESS_MODES
 from .liveness.kit import EngineIdentity, LivenessKit, new_challenge, verify_liveness
 from .liveness.lip import LipOptions
@@ -44,7 +44,7 @@ __all__ = [
     "EMBEDDERS", "Audio", "EngineIdentity", "EngineOptions", "EngineUnavailable", "FaceAnalysis", "FaceEngine",
     "FaceEngineError", "FaceTemplate", "Frame", "ImageInfo", "IntakeLimits", "LIVENESS_MODES",
     "LipOptions", "LivenessKit", "LivenessResult", "MATCH_THRESHOLD", "MediaError", "OnnxEmbedderOptions",
-    "SimilarityCurve", "check_image", "decode_base64_image", "decode_image", "decode_jpeg_frame", "encode_jpeg",
+    "SimilarityCurve", "VideoLimits", "check_image", "decode_base64_image", "decode_image", "decode_jpeg_frame", "encode_jpeg",
     "load_engine", "new_challenge", "probe_image", "probe_video", "read_video", "read_video_audio", "read_wav",
     "verify_liveness", "video_container",
 ]

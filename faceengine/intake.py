@@ -163,18 +163,26 @@ def probe_image(data: bytes, limits: IntakeLimits = DEFAULT_LIMITS) -> ImageInfo
 def decode_jpeg_frame(data: bytes, limits: IntakeLimits) -> np.ndarray:
     """One camera frame: a complete JPEG (SOI ... EOI, trailing zero padding allowed) as RGB uint8.
 
-    The header is checked first (:func:`probe_image`), so a decompression bomb costs nothing;
-    the pixels are decoded by OpenCV.
+    The header is checked first (:func:`probe_image`), so a decompression bomb costs nothing. The
+    pixels are decoded by libjpeg-turbo (simplejpeg) in strict mode: entropy-coded data that ends
+    before the image does is refused (``ImageTruncated``), also when an end-of-image marker was
+    appended to half a file; OpenCV and Pillow would fill the missing part with grey and call the
+    frame good.
     """
     if not data.startswith(b"\xff\xd8\xff") or not data.rstrip(b"\x00").endswith(b"\xff\xd9"):
         if not data:
             raise ImageEmpty("empty frame")
         raise ImageDecodeFailed("a frame must be a complete JPEG")
     probe_image(data, IntakeLimits(limits.max_bytes, limits.max_pixels, _FRAME_FORMATS))
-    bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise ImageDecodeFailed("corrupt JPEG frame")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    import simplejpeg
+
+    try:
+        return simplejpeg.decode_jpeg(data, colorspace="RGB", strict=True)
+    except ValueError as exc:
+        # libjpeg's own words: "premature end of data segment", "Premature end of JPEG file", ...
+        if "premature end" in str(exc).lower():
+            raise ImageTruncated("the frame's image data ends before the image does") from None
+        raise ImageDecodeFailed("corrupt JPEG frame") from None
 
 
 def _open(data: bytes, limits: IntakeLimits, *, load: bool) -> Image.Image:

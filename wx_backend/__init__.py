@@ -7,10 +7,11 @@ handlers, commands.
 from __future__ import annotations
 
 import importlib
+import io
 import logging
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Request
 
 from . import db
 from .clock import Clock
@@ -32,7 +33,18 @@ FEATURES = [
 ]
 
 
+class InMemoryUploadsRequest(Request):
+    """Uploaded files stay in memory: Werkzeug would spill any part over 500 KB (a recorded video, a
+    large frame) to a temporary file in clear. Memory is bounded by MAX_CONTENT_LENGTH (the whole
+    request), which Werkzeug enforces while it reads the body."""
+
+    def _get_file_stream(self, total_content_length, content_type, filename=None, content_length=None):
+        return io.BytesIO()
+
+
 class WxFaceIdApp(Flask):
+    request_class = InMemoryUploadsRequest
+
     def log_exception(self, exc_info) -> None:
         """Flask's own line names the request path, which can carry a BizToken: cut it short."""
         from flask import request

@@ -10,8 +10,8 @@ import pytest
 
 from wx_backend import db
 from wx_backend.crypto import Sealer
-from wx_backend.pipeline.challenge import (SESSION_TTL, DatabaseChallengeStore, RedisChallengeStore, issue_session,
-                                           new_session_challenge, take_session)
+from wx_backend.pipeline.challenge import (SESSION_TTL, DatabaseChallengeStore, RedisChallengeStore, has_session,
+                                           issue_session, new_session_challenge, take_session)
 
 CHALLENGE_TTL_S = SESSION_TTL.total_seconds()
 
@@ -79,6 +79,19 @@ def test_taken_once(store, two_sessions):
     got = take_session(store, two_sessions[0], "lip", ch.nonce, NOW + dt.timedelta(seconds=5))
     assert got == ch.payload and set(got) == {"code", "show_ms", "duration_ms"}
     assert take_session(store, two_sessions[0], "lip", ch.nonce, NOW + dt.timedelta(seconds=6)) is None
+
+
+def test_looking_spends_nothing_and_sees_what_a_take_would(store, two_sessions):
+    """The cheap check before a capture is decoded: it finds the challenge a take would, and leaves it."""
+    ch = issue_session(store, two_sessions[0], "lip", NOW)
+    assert has_session(store, two_sessions[0], "lip", ch.nonce, NOW) is True
+    assert has_session(store, two_sessions[0], "lip", ch.nonce, NOW) is True
+    assert not has_session(store, two_sessions[1], "lip", ch.nonce, NOW)              # another session's
+    assert not has_session(store, two_sessions[0], "light", ch.nonce, NOW)            # another mode's
+    assert not has_session(store, two_sessions[0], "lip", "made-up", NOW)
+    assert not has_session(store, two_sessions[0], "lip", ch.nonce, NOW + dt.timedelta(seconds=CHALLENGE_TTL_S))
+    assert take_session(store, two_sessions[0], "lip", ch.nonce, NOW) == ch.payload
+    assert not has_session(store, two_sessions[0], "lip", ch.nonce, NOW)              # spent
 
 
 def test_expired_foreign_or_other_mode_is_refused(store, two_sessions):

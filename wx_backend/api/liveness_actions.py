@@ -1,9 +1,12 @@
 """LivenessRecognition (video + ID number/name) and LivenessCompare (video + a photo).
 
-    params -> take the one-time challenge (LIP code / ACTION order: this merchant's, unexpired, unused)
-           -> intake (VideoBase64: <= 8 MB encoded, mp4/webm/avi) -> reference (the registry's ID photo
-           for IdCard/Name, or the uploaded photo), checked before the video work
-           -> verify_capture (liveness, best frame, compare) -> Sim, Result, best frames
+    params (every one, before any media) -> the one-time challenge is looked at (LIP code / ACTION
+           order: this merchant's, unexpired, unused; not spent yet) -> intake (VideoBase64: <= 8 MB
+           encoded, mp4/webm/avi by its leading bytes, nothing decoded) -> reference (the registry's ID
+           photo for IdCard/Name, or the uploaded photo), checked before the video work -> the challenge
+           is taken (once) -> read_capture (bounded: faceengine.VideoLimits) -> verify_capture (liveness,
+           best frame, compare) -> Sim, Result, best frames
+    A bad video or reference is answered without spending the challenge.
 
 The pipeline is the sessions' (wx_backend/pipeline). Verdicts, and bad media or an engine failure,
 go in ``Result`` (HTTP 200, as the cloud does); only Success, IdNameMisMatch and CompareLowSimilarity
@@ -17,7 +20,7 @@ import logging
 
 from ..errors import BadRequest, Rejected, ServiceError
 from ..pipeline import intake
-from ..pipeline.challenge import ACTION_ORDERS, ACTION_SEQUENCE, LIVE_CODE, take_cloud
+from ..pipeline.challenge import ACTION_ORDERS, ACTION_SEQUENCE, LIVE_CODE, has_cloud, take_cloud
 from ..pipeline.engine_errors import Stage, loaded
 from ..pipeline.verify import Verdict, verify_capture
 from ..registry.photo_verify import identity_reference, photo_template
@@ -65,13 +68,23 @@ def _mode_and_challenge(params: dict) -> tuple[str, str]:
     return mode, value
 
 
+_SPENT = "验证码/动作顺序无效、已过期或已使用，请重新获取"
+
+
+def _check_challenge(ctx: ActionContext, mode: str, value: str) -> None:
+    """Refuse a code or order that is not this merchant's, unused and unexpired; nothing is spent."""
+    _, kind, _ = MODES[mode]
+    if kind is not None and not has_cloud(ctx.services.challenges, ctx.merchant.id, kind, value, ctx.clock.now()):
+        raise ServiceError("FailedOperation.ChallengeExpired", _SPENT)
+
+
 def _take_challenge(ctx: ActionContext, mode: str, value: str) -> dict:
     """The challenge JSON the liveness check runs against ({} for SILENT); refuses a spent one."""
     engine_mode, kind, key = MODES[mode]
     if kind is None:
         return {}
     if not take_cloud(ctx.services.challenges, ctx.merchant.id, kind, value, ctx.clock.now()):
-        raise ServiceError("FailedOperation.ChallengeExpired", "验证码/动作顺序无效、已过期或已使用，请重新获取")
+        raise ServiceError("FailedOperation.ChallengeExpired", _SPENT)
     return {key: value}
 
 
@@ -86,12 +99,13 @@ def _verify(ctx: ActionContext, params: dict, reference_of) -> dict:
     """The shared flow; ``reference_of(engine) -> FaceTemplate`` (raises Rejected) is the comparison's side."""
     mode, value = _mode_and_challenge(params)
     frames_wanted = _best_frame_num(params)
-    challenge = _take_challenge(ctx, mode, value)
+    _check_challenge(ctx, mode, value)
     svc = ctx.services
     try:
         video = _video(params, ctx.settings.max_video_bytes)
         engine = loaded(svc.engine, Stage.LIVENESS)
         template = reference_of(engine)          # identity checks before the expensive video work
+        challenge = _take_challenge(ctx, mode, value)
         capture = intake.read_capture(video.data, MODES[mode][0])
         kit = loaded(svc.liveness, Stage.LIVENESS)
         verdict = verify_capture(engine, kit, MODES[mode][0], challenge, capture, lambda: template,

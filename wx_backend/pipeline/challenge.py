@@ -5,9 +5,11 @@
     secret  what the client sends back: the code or action order itself, or a session's nonce
 
 A challenge is taken once, before its expiry, by the owner it was issued to and for its kind; each
-issue is one use (the Cloud API's values are small: two issues of one code are two uses). Only a
+issue is one use (the Cloud API's values are small: two issues of one code are two uses). ``has``
+looks without taking: the cheap check a capture's challenge passes before a byte of it is decoded
+(the take that spends it comes after the capture is read and found usable). Only a
 keyed digest of owner/kind/secret is stored, and the challenge's JSON (a session's colours, digits,
-actions) is sealed. Stores, one contract (``issue`` / ``take`` / ``purge``), both holding across
+actions) is sealed. Stores, one contract (``issue`` / ``has`` / ``take`` / ``purge``), both holding across
 gunicorn workers and hosts, ``take`` atomic: ``DatabaseChallengeStore`` (default) and
 ``RedisChallengeStore`` (when ``settings.redis_url``). Their failures raise ChallengeStoreUnavailable.
 """
@@ -50,6 +52,9 @@ class ChallengeStore(Protocol):
     def issue(self, owner: str, kind: str, secret: str, payload: dict, now: dt.datetime,
               ttl: dt.timedelta) -> None: ...
 
+    def has(self, owner: str, kind: str, secret: str, now: dt.datetime) -> bool:
+        """True when ``take`` would find an unused, unexpired issue now (nothing is spent)."""
+
     def take(self, owner: str, kind: str, secret: str, now: dt.datetime) -> dict | None:
         """The challenge's JSON (and the issue is spent), or None: unknown, used, expired, another's."""
 
@@ -80,6 +85,15 @@ class DatabaseChallengeStore:
                 OneTimeChallenge.create(lookup=_lookup(self._sealer, owner, kind, secret),
                                         payload_sealed=self._sealer.seal(json.dumps(payload).encode()),
                                         expires_at=now + ttl)
+        except peewee.PeeweeException as exc:
+            raise ChallengeStoreUnavailable(type(exc).__name__) from exc
+
+    def has(self, owner, kind, secret, now) -> bool:
+        try:
+            return (OneTimeChallenge.select()
+                    .where((OneTimeChallenge.lookup == _lookup(self._sealer, owner, kind, secret))
+                           & OneTimeChallenge.used_at.is_null() & (OneTimeChallenge.expires_at > utc_naive(now)))
+                    .exists())
         except peewee.PeeweeException as exc:
             raise ChallengeStoreUnavailable(type(exc).__name__) from exc
 
@@ -149,6 +163,13 @@ class RedisChallengeStore:
         except redis.RedisError as exc:
             raise ChallengeStoreUnavailable(type(exc).__name__) from exc
 
+    def has(self, owner, kind, secret, now) -> bool:
+        import redis
+        try:
+            return self._client.zcount(self._key(owner, kind, secret), f"({_ms(now)}", "+inf") > 0
+        except redis.RedisError as exc:
+            raise ChallengeStoreUnavailable(type(exc).__name__) from exc
+
     def take(self, owner, kind, secret, now) -> dict | None:
         import redis
         try:
@@ -183,6 +204,11 @@ def issue_cloud(store: ChallengeStore, merchant_id: int, kind: str, now: dt.date
         raise ValueError(f"unknown Cloud API challenge kind {kind!r}")
     store.issue(_merchant(merchant_id), kind, value, {}, now, CLOUD_TTL)
     return value
+
+
+def has_cloud(store: ChallengeStore, merchant_id: int, kind: str, value: str, now: dt.datetime) -> bool:
+    """True when ``value`` is an unused, unexpired challenge of this merchant (nothing is spent)."""
+    return store.has(_merchant(merchant_id), kind, value, now)
 
 
 def take_cloud(store: ChallengeStore, merchant_id: int, kind: str, value: str, now: dt.datetime) -> bool:
@@ -225,6 +251,11 @@ def issue_session(store: ChallengeStore, session_id: int, mode: str, now: dt.dat
     store.issue(_session(session_id), mode, challenge.nonce, challenge.payload, challenge.issued_at,
                 SESSION_TTL)
     return challenge
+
+
+def has_session(store: ChallengeStore, session_id: int, mode: str, nonce: str, now: dt.datetime) -> bool:
+    """True when ``nonce`` names an unused, unexpired challenge of this session's mode (nothing is spent)."""
+    return store.has(_session(session_id), mode, nonce, now)
 
 
 def take_session(store: ChallengeStore, session_id: int, mode: str, nonce: str,

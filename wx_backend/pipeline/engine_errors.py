@@ -1,6 +1,7 @@
 """The one place faceengine's exceptions and liveness codes become result codes.
 
-    MediaError         what could not be read decides: a video -> LipVideoInvalid; a WAV ->
+    MediaError         what could not be read decides: a video -> LipVideoInvalid (LipSizeError when its
+                       frame size or declared length is past the limits); a WAV ->
                        InvalidParameterValue; an image or frame -> ImageSizeTooLarge (too many bytes
                        or pixels) or ImageDecodeFailed
     EngineUnavailable  a model is missing or did not load -> LivessSystemError (capture work) or
@@ -33,6 +34,7 @@ class Stage(enum.Enum):
 
 
 _TOO_LARGE = {"ImageSizeTooLarge", "ImageDecompressionBomb"}
+_VIDEO_TOO_LARGE = {"VideoTooLarge", "VideoTooLong"}
 _CAPTURE_STAGES = {Stage.FRAMES, Stage.VIDEO, Stage.AUDIO, Stage.LIVENESS}
 # faceengine liveness codes without a row of their own in the result-code table.
 _LIVENESS_ALIASES = {"LipDigitFail": "LipVoiceRecognize", "ReflectionTooShort": "ReflectionFail"}
@@ -48,6 +50,8 @@ def rejected(exc: BaseException, stage: Stage) -> Rejected:
     if isinstance(exc, MediaError):
         log.info("%s could not be used: %s", stage.value, exc.code)
         if stage is Stage.VIDEO:
+            if exc.code in _VIDEO_TOO_LARGE:
+                return Rejected("FailedOperation.LipSizeError")
             return Rejected("FailedOperation.LipVideoInvalid")
         if stage is Stage.AUDIO:
             return Rejected("InvalidParameterValue", "音频须为 16 位 PCM WAV")

@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from faceengine import (Audio, Frame, IntakeLimits, decode_base64_image, decode_jpeg_frame,
+from faceengine import (Audio, Frame, IntakeLimits, VideoLimits, decode_base64_image, decode_jpeg_frame,
                         probe_video, read_video, read_video_audio, read_wav, video_container)
 
 from ..errors import Rejected
@@ -33,9 +33,13 @@ MAX_CAPTURE_MS = 20_000
 MAX_FRAME_BYTES = 512 * 1024  # a 720p JPEG at ordinary quality is ~100 KB
 MAX_AUDIO_BYTES = 2 * 1024 * 1024
 MAX_FRAME_PIXELS = 1920 * 1920
-# The checks are designed for ~15 fps; a longer or denser video only costs time.
-VIDEO_MAX_FPS = 15.0
-VIDEO_MAX_FRAMES = 600
+# Recorded videos, bounded while they are decoded (faceengine.VideoLimits): the checks are designed for
+# ~15 fps and need 3-8 s; a longer, denser or larger video only costs time and memory. Kept frames are
+# scaled down to 640x480 pixels at most as they stream (an H5 recording at 640x480 is kept as it is), so
+# 300 frames hold at most ~280 MB whatever resolution came in; 20 s, 1200 decoded frames, sound to 21 s.
+VIDEO_LIMITS = VideoLimits(max_fps=15.0, max_frames=300, max_source_pixels=3840 * 2160,
+                           max_kept_pixels=640 * 480, max_duration_ms=20_000.0, max_decoded=1200,
+                           max_audio_ms=21_000.0)
 # Containers each front door takes: the Cloud API also takes AVI; the H5 page's MediaRecorder
 # writes WebM (or MP4 on iOS).
 API_CONTAINERS = ("mp4", "webm", "avi")
@@ -175,17 +179,18 @@ def video_upload(data: bytes, max_bytes: int) -> Video:
         raise Rejected("FailedOperation.LipSizeError", f"视频不能超过 {max_bytes // (1024 * 1024)} MB")
     video = _container(data, SESSION_CONTAINERS)
     try:
-        probe_video(data)
+        probe_video(data, VIDEO_LIMITS)
     except ENGINE_ERRORS as exc:
         raise rejected(exc, Stage.VIDEO) from None
     return video
 
 
 def read_capture(video: bytes, mode: str) -> Capture:
-    """A recorded video's frames (thinned to VIDEO_MAX_FPS, at most VIDEO_MAX_FRAMES) and, for the
-    digit mode, its sound, read from memory."""
+    """A recorded video's frames and, for the digit mode, its sound, read from memory within
+    VIDEO_LIMITS (enforced while decoding: size, duration, frame counts, the sound's length)."""
     try:
-        frames = read_video(video, max_fps=VIDEO_MAX_FPS, max_frames=VIDEO_MAX_FRAMES)
-        return Capture(frames, read_video_audio(video) if mode == "lip" else None)
+        frames = read_video(video, limits=VIDEO_LIMITS)
+        audio = read_video_audio(video, max_ms=VIDEO_LIMITS.max_audio_ms) if mode == "lip" else None
+        return Capture(frames, audio)
     except ENGINE_ERRORS as exc:
         raise rejected(exc, Stage.VIDEO) from None

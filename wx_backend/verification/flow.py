@@ -2,8 +2,12 @@
 
     open_session   token known -> usable (not finished / exhausted / expired) -> bound to this WeChat
                    user -> the channel takes this kind of capture -> consent given
+    precheck       failures of this user in the window -> the merchant's quota -> the challenge's nonce
+                   names an unused challenge of this session (looked at, not spent): all before a byte
+                   of the capture is decoded, so a made-up nonce costs the sender an upload, not us a
+                   decode
     (the view's intake: frames or video, bounded, before any state changes)
-    admit          failures of this user in the window -> the merchant's quota
+    admit          the same checks again (another request may have changed them meanwhile)
     challenge      issued (counted, at most MAX_CHALLENGES a session), or taken once for an attempt
     verify         frames: now (verdicts.evaluate); video: in the background job (jobs.process_video)
     record         attempts.record_verdict: the verdict, the session's state and the charge, once
@@ -16,7 +20,7 @@ from typing import Callable
 
 from ..errors import BadRequest, Refused
 from ..pipeline import intake
-from ..pipeline.challenge import SessionChallenge, issue_session, take_session
+from ..pipeline.challenge import SessionChallenge, has_session, issue_session, take_session
 from ..services import Services
 from . import attempts, jobs, sessions, verdicts
 from .models import Attempt, VerificationSession
@@ -47,6 +51,17 @@ def issue_challenge(svc: Services, session: VerificationSession, digest: str) ->
     attempts.check_failure_rate(digest, svc.clock)
     sessions.count_challenge(session)
     return issue_session(svc.challenges, session.id, session.liveness_mode, svc.clock.now())
+
+
+def precheck(svc: Services, session: VerificationSession, digest: str, nonce: str) -> None:
+    """The cheap checks of a capture, before any of it is decoded: failure rate, quota, and a nonce that
+    names an unused, unexpired challenge of this session (nothing is spent here)."""
+    if not nonce:
+        raise BadRequest("MissingParameter", "缺少挑战 nonce")
+    attempts.check_failure_rate(digest, svc.clock)
+    attempts.check_quota(session, svc.clock)
+    if not has_session(svc.challenges, session.id, session.liveness_mode, nonce, svc.clock.now()):
+        raise Refused("ChallengeExpired")
 
 
 def _admit(svc: Services, session: VerificationSession, digest: str, nonce: str) -> dict:

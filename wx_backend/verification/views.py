@@ -61,6 +61,7 @@ def challenge(biz_token: str):
 def frames(biz_token: str):
     svc = services()
     session, digest = flow.open_session(svc, biz_token, current_user, capture="frames")
+    flow.precheck(svc, session, digest, (request.form.get("nonce") or "").strip())
     upload = intake.parse_frames(request.files, request.form)
     result = flow.frames_attempt(svc, session, digest, upload)
     del upload  # no frame outlives the verdict
@@ -83,8 +84,7 @@ def video(biz_token: str):
     svc = services()
     session, digest = flow.open_session(svc, biz_token, current_user, capture="video")
     nonce = (request.form.get("nonce") or "").strip()
-    if not nonce:
-        raise BadRequest("MissingParameter", "缺少挑战 nonce")
+    flow.precheck(svc, session, digest, nonce)
     upload = request.files.get("video")
     if upload is None:
         raise BadRequest("LipSizeError", "没有上传视频")

@@ -26,6 +26,9 @@ EXAMPLES = {
     "oauth_start": 150,
     "oauth_callback": 150,
     "session_json": 100,
+    "wav": 200,
+    "video_container": 80,
+    "frames_multipart": 60,
 }
 
 

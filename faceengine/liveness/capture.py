@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import logging
+import struct
 import wave
 from dataclasses import dataclass
 from pathlib import Path
@@ -194,16 +195,36 @@ def _resample(x: np.ndarray, rate: int) -> np.ndarray:
     return resample_poly(x, AUDIO_RATE // k, rate // k).astype(np.float32)
 
 
-def read_wav(source: Source) -> Audio:
-    """16-bit PCM WAV (any rate, any channel count) as 16 kHz mono."""
+# Sample rates a microphone records at; anything else is refused before resampling (a WAV that says
+# 1 Hz would be upsampled 16000-fold: a memory bomb in a 2 MB upload).
+WAV_RATES = (8000, 192000)
+WAV_MAX_CHANNELS = 8
+
+
+def read_wav(source: Source, max_ms: float | None = None) -> Audio:
+    """16-bit PCM WAV (8-192 kHz, 1-8 channels) as 16 kHz mono; ``max_ms``: sound past this much is
+    not read. A header that contradicts itself or its data is a MediaError, never another exception."""
     try:
         with wave.open(_opened(source), "rb") as w:
             ch, width, rate, n = w.getnchannels(), w.getsampwidth(), w.getframerate(), w.getnframes()
+            if width != 2:
+                raise MediaError("only 16-bit PCM WAV is supported", "AudioDecodeFailed")
+            if not 1 <= ch <= WAV_MAX_CHANNELS or not WAV_RATES[0] <= rate <= WAV_RATES[1]:
+                raise MediaError(f"WAV with {ch} channels at {rate} Hz is not a recording we take",
+                                 "AudioDecodeFailed")
+            if max_ms is not None:
+                n = min(n, int(rate * max_ms / 1000.0))
             raw = w.readframes(n)
-    except (wave.Error, EOFError) as exc:
-        raise MediaError(f"cannot read WAV: {exc}", "AudioDecodeFailed") from exc
-    if width != 2:
-        raise MediaError("only 16-bit PCM WAV is supported", "AudioDecodeFailed")
+    except MediaError:
+        raise
+    # The wave module reports a malformed file in several ways (RuntimeError from its chunk reader,
+    # struct.error, ValueError, EOFError): each is bad input here.
+    except (wave.Error, EOFError, RuntimeError, ValueError, struct.error, OSError) as exc:
+        raise MediaError(f"cannot read WAV: {type(exc).__name__}", "AudioDecodeFailed") from exc
+    frame_bytes = 2 * ch
+    raw = raw[:len(raw) // frame_bytes * frame_bytes]     # a last, partial frame is dropped
+    if not raw:
+        raise MediaError("WAV without samples", "AudioDecodeFailed")
     x = np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768.0
     x = x.reshape(-1, ch).mean(axis=1)
     return Audio(_resample(x, rate))

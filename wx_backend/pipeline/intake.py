@@ -32,6 +32,7 @@ MAX_FRAMES = 150              # 10 s at 15 fps; the checks need ~3-5 s
 MAX_CAPTURE_MS = 20_000
 MAX_FRAME_BYTES = 512 * 1024  # a 720p JPEG at ordinary quality is ~100 KB
 MAX_AUDIO_BYTES = 2 * 1024 * 1024
+MAX_AUDIO_MS = 21_000.0     # a capture is at most 20 s; its sound is read no further
 MAX_FRAME_PIXELS = 1920 * 1920
 # Recorded videos, bounded while they are decoded (faceengine.VideoLimits): the checks are designed for
 # ~15 fps and need 3-8 s; a longer, denser or larger video only costs time and memory. Kept frames are
@@ -144,7 +145,7 @@ def read_audio(data: bytes) -> Audio:
     if len(data) > MAX_AUDIO_BYTES:
         raise Rejected("RequestSizeLimitExceeded", "音频过大")
     try:
-        return read_wav(data)
+        return read_wav(data, max_ms=MAX_AUDIO_MS)
     except ENGINE_ERRORS as exc:
         raise rejected(exc, Stage.AUDIO) from None
 

@@ -83,10 +83,15 @@ def test_many_copies_of_one_capture_at_once_take_the_challenge_once(server, ligh
 
 
 # -- every order of two verdicts, in process (the served tests above race them for real) ----------------
-SUCCESS = dict(code="Success", live_code="Success", compare_code="Success", sim=91.0)
-LOW = dict(code="FailedOperation.CompareLowSimilarity", live_code="Success",
-           compare_code="FailedOperation.CompareLowSimilarity", sim=31.0)      # billable, not a pass
-FAKE = dict(code="FailedOperation.LivessDetectFake", live_code="FailedOperation.LivessDetectFake")
+def _verdict(code: str, live: str = "Success", compare: str | None = None, sim: float | None = None):
+    from wx_backend.pipeline.verify import Verdict
+    from wx_backend.result_codes import lookup
+    return Verdict(lookup(code), live=lookup(live), compare=lookup(compare) if compare else None, sim=sim)
+
+
+SUCCESS = ("Success", "Success", "Success", 91.0)
+LOW = ("FailedOperation.CompareLowSimilarity", "Success", "FailedOperation.CompareLowSimilarity", 31.0)  # billable
+FAKE = ("FailedOperation.LivessDetectFake", "FailedOperation.LivessDetectFake")
 
 
 @pytest.mark.parametrize("first, second, recorded, charged, state", [
@@ -99,7 +104,6 @@ FAKE = dict(code="FailedOperation.LivessDetectFake", live_code="FailedOperation.
 def test_whatever_the_order_a_session_passes_once(svc, app_ctx, light_rule, first, second, recorded, charged,
                                                   state):
     from wx_backend.verification import attempts
-    from wx_backend.verification.attempts import Verdict
 
     from .conftest import new_session
 
@@ -107,8 +111,8 @@ def test_whatever_the_order_a_session_passes_once(svc, app_ctx, light_rule, firs
     session = VerificationSession.get(VerificationSession.biz_token == token)
     a = attempts.start_attempt(session, "frames", "user", svc.clock)      # both captures are in flight
     b = attempts.start_attempt(session, "frames", "user", svc.clock)
-    assert attempts.record_verdict(a, Verdict(**first), sealer=svc.sealer, clock=svc.clock)
-    assert attempts.record_verdict(b, Verdict(**second), sealer=svc.sealer, clock=svc.clock) == (
+    assert attempts.record_verdict(a, _verdict(*first), sealer=svc.sealer, clock=svc.clock)
+    assert attempts.record_verdict(b, _verdict(*second), sealer=svc.sealer, clock=svc.clock) == (
         first is not SUCCESS)
     rows = list(Attempt.select().where(Attempt.session == session.id).order_by(Attempt.seq))
     assert [r.code for r in rows if r.state == "done"] == recorded

@@ -430,11 +430,16 @@ def demo_client(svc: Service):
     return sdk(svc.endpoint, (svc.demo["secret_id"], svc.demo["secret_key"]))
 
 
+_SESSIONS = iter(range(10**6))
+
+
 def detect_auth(svc: Service, channel: str, mode: str) -> dict:
+    # A distinct Extra per session: equal parameters in one second would be one signature, run once.
     code, resp = call(demo_client(svc), "DetectAuth", {"RuleId": rule_of(svc, channel, mode), "IdCard": GRACE_ID,
-                                                       "Name": GRACE_NAME, "RedirectUrl": "https://m.example.com/done"})
+                                                       "Name": GRACE_NAME, "RedirectUrl": "https://m.example.com/done",
+                                                       "Extra": f"abuse-{next(_SESSIONS)}"})
     if resp is None:
-        raise SystemExit(f"DetectAuth refused: {code}")
+        raise RuntimeError(f"DetectAuth refused: {code}")
     return {"token": resp.BizToken, "url": resp.Url}
 
 

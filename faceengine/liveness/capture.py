@@ -86,12 +86,12 @@ class VideoLimits:
     """
 
     max_fps: float = 15.0
-    max_frames: int = 300
+    max_frames: int = 225
     max_source_pixels: int = 3840 * 2160
     max_kept_pixels: int = 640 * 480
-    max_duration_ms: float = 20_000.0
-    max_decoded: int = 1200
-    max_audio_ms: float = 21_000.0
+    max_duration_ms: float = 15_000.0
+    max_decoded: int = 900
+    max_audio_ms: float = 16_000.0
 
 
 def _kept_size(width: int, height: int, max_pixels: int) -> tuple[int, int]:

@@ -32,15 +32,16 @@ MAX_FRAMES = 150              # 10 s at 15 fps; the checks need ~3-5 s
 MAX_CAPTURE_MS = 20_000
 MAX_FRAME_BYTES = 512 * 1024  # a 720p JPEG at ordinary quality is ~100 KB
 MAX_AUDIO_BYTES = 2 * 1024 * 1024
-MAX_AUDIO_MS = 21_000.0     # a capture is at most 20 s; its sound is read no further
+MAX_AUDIO_MS = 16_000.0     # a recording is read for 15 s at most; its sound no further
 MAX_FRAME_PIXELS = 1920 * 1920
 # Recorded videos, bounded while they are decoded (faceengine.VideoLimits): the checks are designed for
-# ~15 fps and need 3-8 s; a longer, denser or larger video only costs time and memory. Kept frames are
-# scaled down to 640x480 pixels at most as they stream (an H5 recording at 640x480 is kept as it is), so
-# 300 frames hold at most ~280 MB whatever resolution came in; 20 s, 1200 decoded frames, sound to 21 s.
-VIDEO_LIMITS = VideoLimits(max_fps=15.0, max_frames=300, max_source_pixels=3840 * 2160,
-                           max_kept_pixels=640 * 480, max_duration_ms=20_000.0, max_decoded=1200,
-                           max_audio_ms=21_000.0)
+# ~15 fps and need 3-8 s (the longest, a paced digit reading, ~7.5 s plus the page's tail); a longer,
+# denser or larger video only costs time and memory. Kept frames are scaled down to 640x480 pixels at
+# most as they stream (an H5 recording at 640x480 is kept as it is), so 225 frames (15 s at 15 fps) hold
+# at most ~210 MB whatever resolution came in; 900 decoded frames, sound to 16 s.
+VIDEO_LIMITS = VideoLimits(max_fps=15.0, max_frames=225, max_source_pixels=3840 * 2160,
+                           max_kept_pixels=640 * 480, max_duration_ms=15_000.0, max_decoded=900,
+                           max_audio_ms=MAX_AUDIO_MS)
 # Containers each front door takes: the Cloud API also takes AVI; the H5 page's MediaRecorder
 # writes WebM (or MP4 on iOS).
 API_CONTAINERS = ("mp4", "webm", "avi")

@@ -29,7 +29,6 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
-import io
 import json
 import os
 import random
@@ -43,7 +42,6 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,6 +49,8 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 import requests  # noqa: E402
+
+from capture_synth.hostile import bomb_header_jpeg, half_with_end_marker  # noqa: E402
 
 CACHE = ROOT / "var" / "bench-cache"
 GRACE_ID, GRACE_NAME = "11010519491231002X", "Grace Hopper"
@@ -325,62 +325,16 @@ def flat_jpeg(size: int = 1920) -> bytes:
     return jpeg(np.full((size, size, 3), 127, np.uint8), 90)
 
 
-def bomb_header_jpeg(width: int = 65000, height: int = 65000) -> bytes:
-    """A small real JPEG whose SOF0 header claims width x height."""
-    data = bytearray(jpeg(np.full((16, 16, 3), 90, np.uint8)))
-    i = data.index(b"\xff\xc0")
-    data[i + 5:i + 7] = height.to_bytes(2, "big")
-    data[i + 7:i + 9] = width.to_bytes(2, "big")
-    return bytes(data)
-
-
 def webm_1080p() -> bytes:
     """~52 KB of VP8 that decodes to 600 frames of 1920x1080 (a static picture at 30 fps)."""
-    import av
-    buf = io.BytesIO()
-    with av.open(buf, "w", format="webm") as c:
-        s = c.add_stream("libvpx", rate=30)
-        s.width, s.height, s.pix_fmt, s.bit_rate = 1920, 1080, "yuv420p", 20000
-        s.options = {"deadline": "realtime", "cpu-used": "16", "auto-alt-ref": "0", "lag-in-frames": "0"}
-        frame = av.VideoFrame.from_ndarray(np.full((1080, 1920, 3), 120, np.uint8), format="rgb24")
-        frame = frame.reformat(format="yuv420p")
-        for i in range(600):
-            frame.pts = i
-            for p in s.encode(frame):
-                c.mux(p)
-        for p in s.encode():
-            c.mux(p)
-    return buf.getvalue()
+    from capture_synth.hostile import static_webm
+    return static_webm((1920, 1080), 30, 20)
 
 
 def webm_long_opus(face_rgb: np.ndarray) -> bytes:
     """5 s of a face (640x480, 15 fps VP8) with a one-hour Opus track (8 kHz mono, silence)."""
-    import av
-    import cv2
-    h, w = 480, 640
-    img = cv2.resize(face_rgb, (w, h))
-    buf = io.BytesIO()
-    with av.open(buf, "w", format="webm") as c:
-        v = c.add_stream("libvpx", rate=15)
-        v.width, v.height, v.pix_fmt, v.bit_rate = w, h, "yuv420p", 300000
-        a = c.add_stream("libopus", rate=8000)
-        a.layout, a.bit_rate = "mono", 6000
-        for i in range(75):
-            f = av.VideoFrame.from_ndarray(img, format="rgb24")
-            f.pts = i
-            for p in v.encode(f):
-                c.mux(p)
-        for p in v.encode():
-            c.mux(p)
-        silence = np.zeros((1, 8000), np.int16)
-        for sec in range(3600):
-            f = av.AudioFrame.from_ndarray(silence, format="s16", layout="mono")
-            f.sample_rate, f.pts = 8000, sec * 8000
-            for p in a.encode(f):
-                c.mux(p)
-        for p in a.encode():
-            c.mux(p)
-    return buf.getvalue()
+    from capture_synth.hostile import static_webm
+    return static_webm((640, 480), 15, 5, audio_s=3600, image_rgb=face_rgb, bit_rate=300_000)
 
 
 def grace_rgb() -> np.ndarray:
@@ -786,7 +740,7 @@ def probe_huge_numbers(svc: Service, args) -> dict:
                                                                  "nonce": "1", "echostr": "x"}, timeout=30)
         durations.append(time.perf_counter() - t0)
         outcome["callback_timestamp_500_digits"] = f"{r.status_code} {_short(r)}"
-        status, body, elapsed = post_frames(flow, nonce, [(0.0, bomb_header_jpeg())] * 1)
+        status, body, elapsed = post_frames(flow, nonce, [(0.0, bomb_header_jpeg())])
         durations.append(elapsed)
         outcome["frame_header_65000x65000"] = f"{status} {code_of(body) if body else ''}"
     return {"duration_s": round(max(durations), 2), **w.figures(), "outcome": outcome}
@@ -804,7 +758,7 @@ def _short(resp: requests.Response) -> str:
 def probe_half_jpeg(svc: Service, args) -> dict:
     flow, token = mp_flow(svc)
     ch = flow.challenge()
-    frames = [(t, data[:len(data) // 2] + b"\xff\xd9") for t, data in light_frames(ch["challenge"], 3)]
+    frames = [(t, half_with_end_marker(data)) for t, data in light_frames(ch["challenge"], 3)]
     with Watch(svc) as w:
         status, body, elapsed = post_frames(flow, ch["nonce"], frames)
     # The same nonce with the genuine capture the halves came from: a verdict means the challenge was unspent.

@@ -10,18 +10,14 @@ Sizes here are small (the bench, bench/abuse.py, sends the full-size attacks to 
 is asserted is the order of the checks and the bounds, not time."""
 from __future__ import annotations
 
-import io
-
-import av
-import numpy as np
 import pytest
 
-from miniprogram_stub.client import MiniProgramError
+from capture_synth.hostile import bomb_header_jpeg, half_with_end_marker, static_webm
 from wx_backend import db
 from wx_backend.pipeline import intake
 from wx_backend.verification.models import VerificationSession
 
-from .conftest import grey_capture, jpeg, make_rule, new_session
+from .conftest import grey_capture, make_rule, new_session
 
 
 @pytest.fixture
@@ -39,32 +35,20 @@ def _post(f, token, nonce, frames):
                      files=[("frames", (f"{int(t)}.jpg", data, "image/jpeg")) for t, data in frames])
 
 
-def bomb_header(width: int = 65000, height: int = 65000) -> bytes:
-    """A small real JPEG whose SOF0 header claims ``width`` x ``height``."""
-    data = bytearray(jpeg(np.full((16, 16, 3), 90, np.uint8)))
-    i = data.index(b"\xff\xc0")
-    data[i + 5:i + 7], data[i + 7:i + 9] = height.to_bytes(2, "big"), width.to_bytes(2, "big")
-    return bytes(data)
-
-
-def half_with_end_marker(data: bytes) -> bytes:
-    return data[:len(data) // 2] + b"\xff\xd9"
-
-
 def test_a_made_up_nonce_is_refused_before_any_frame_is_decoded(flow, mp_light):
     f = flow(mp_light)
     f.consent()
     f.challenge()
     # Frames no decoder could read: had they been decoded first, the answer would be about them.
     for frames in ([(i * 66.0, b"\xff\xd8\xff" + b"\x00" * 2000 + b"\xff\xd9") for i in range(150)],
-                   [(0.0, bomb_header())]):
+                   [(0.0, bomb_header_jpeg())]):
         resp = _post(f, mp_light, "made-up-nonce", frames)
         assert resp.status_code == 409 and resp.json()["error"]["code"] == "FailedOperation.ChallengeExpired"
     assert _session(mp_light).attempts_used == 0
 
 
 @pytest.mark.parametrize("frame, status, code", [
-    (bomb_header(), 413, "FailedOperation.ImageSizeTooLarge"),          # before: HTTP 500
+    (bomb_header_jpeg(), 413, "FailedOperation.ImageSizeTooLarge"),          # before: HTTP 500
     ("half", 400, "FailedOperation.ImageDecodeFailed"),                   # before: accepted, attempt 1
 ])
 def test_a_bad_frame_with_a_good_nonce_spends_nothing(flow, mp_light, frame, status, code):
@@ -93,36 +77,8 @@ def test_half_a_jpeg_with_an_end_marker_is_truncated_to_the_engine():
 
 
 # -- recorded videos -----------------------------------------------------------------------------------
-def _webm(size: tuple[int, int], fps: int, seconds: float, audio_s: float = 0.0) -> bytes:
-    """A static picture of ``size`` (w, h) at ``fps`` for ``seconds`` (VP8), with ``audio_s`` of Opus."""
-    w, h = size
-    buf = io.BytesIO()
-    with av.open(buf, "w", format="webm") as c:
-        v = c.add_stream("libvpx", rate=fps)
-        v.width, v.height, v.pix_fmt, v.bit_rate = w, h, "yuv420p", 50_000
-        v.options = {"deadline": "realtime", "cpu-used": "16", "lag-in-frames": "0"}
-        a = None
-        if audio_s:
-            a = c.add_stream("libopus", rate=8000)
-            a.layout, a.bit_rate = "mono", 6000
-        frame = av.VideoFrame.from_ndarray(np.full((h, w, 3), 120, np.uint8), format="rgb24").reformat(
-            format="yuv420p")
-        for i in range(int(fps * seconds)):
-            frame.pts = i
-            for p in v.encode(frame):
-                c.mux(p)
-        for p in v.encode():
-            c.mux(p)
-        if a is not None:
-            silence = np.zeros((1, 8000), np.int16)
-            for sec in range(int(audio_s)):
-                af = av.AudioFrame.from_ndarray(silence, format="s16", layout="mono")
-                af.sample_rate, af.pts = 8000, sec * 8000
-                for p in a.encode(af):
-                    c.mux(p)
-            for p in a.encode():
-                c.mux(p)
-    return buf.getvalue()
+def _webm(size: tuple[int, int], fps: int, seconds: float, audio_s: int = 0) -> bytes:
+    return static_webm(size, fps, seconds, audio_s=audio_s, bit_rate=50_000)
 
 
 def test_a_1080p_video_is_kept_small_and_short_as_it_decodes():

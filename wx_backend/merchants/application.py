@@ -176,7 +176,7 @@ def submit(deps: OnboardingDeps, form: ApplicationForm, *, public: bool = False)
     ``public``: it came through the public form, so it counts against its contact number's daily limit."""
     now = deps.now_naive()
     try:
-        with db.database.atomic():
+        with db.write_atomic():
             name, code, industry, phone, description, image = _validate(form, deps)
             decision = decide_channels(industry, form.channels, deps.whitelist)
             merchant = Merchant.create(

@@ -144,7 +144,7 @@ def _own_credential(user: MerchantUser, cred_id: int) -> ApiCredential:
 @merchant_required
 def reveal(user: MerchantUser, cred_id: int):
     cred = _own_credential(user, cred_id)
-    with db.database.atomic():
+    with db.write_atomic():
         key = provisioning.reveal_secret_key(cred, services().sealer, _deps().now_naive())
     if key is None:
         flash("SecretKey 已查看过，不能再次显示")
@@ -159,7 +159,7 @@ def reveal(user: MerchantUser, cred_id: int):
 def new_credential(user: MerchantUser):
     """Key rotation, step 1: a further key, its SecretKey shown on this page once."""
     try:
-        with db.database.atomic():
+        with db.write_atomic():
             pair = provisioning.add_credential(user.merchant, services().sealer, _deps().now_naive())
     except provisioning.KeyRotationRefused as exc:
         flash(str(exc))
@@ -175,7 +175,7 @@ def disable_credential(user: MerchantUser, cred_id: int):
     """Key rotation, step 2: the old key stops working (never the last one)."""
     cred = _own_credential(user, cred_id)
     try:
-        with db.database.atomic():
+        with db.write_atomic():
             provisioning.disable_credential(user.merchant_id, cred.secret_id, _deps().now_naive())
     except provisioning.KeyRotationRefused as exc:
         flash(str(exc))

@@ -87,7 +87,7 @@ def approve(deps: OnboardingDeps, merchant_id: int, *, reviewer: str, reason: st
     False so that the merchant, not the reviewer, sees it once in the merchant console.
     ``secret_pair``: fixed credentials (the development demo only)."""
     now = deps.now_naive()
-    with db.database.atomic():
+    with db.write_atomic():
         merchant = _locked_pending(merchant_id)
         native = any(c in NATIVE_CHANNELS for c in merchant.channels_granted)
         _claim(merchant, status=APPROVED, reviewed_at=now, reviewer=reviewer,
@@ -107,7 +107,7 @@ def approve(deps: OnboardingDeps, merchant_id: int, *, reviewer: str, reason: st
 def reject(deps: OnboardingDeps, merchant_id: int, *, reviewer: str, reason: str) -> Merchant:
     now = deps.now_naive()
     text = _reason(reason, required=True)
-    with db.database.atomic():
+    with db.write_atomic():
         merchant = _locked_pending(merchant_id)
         _claim(merchant, status=REJECTED, reviewed_at=now, reviewer=reviewer, review_reason=text)
         notice = notices.record(merchant, "rejected", now, reason=text)
@@ -121,7 +121,7 @@ def set_wechat_review(deps: OnboardingDeps, merchant_id: int, *, approved: bool,
     now = deps.now_naive()
     target = APPROVED if approved else REJECTED
     text = _reason(reason, required=False)
-    with db.database.atomic():
+    with db.write_atomic():
         merchant = get_merchant(merchant_id)
         if merchant.status != APPROVED or merchant.wechat_review == WX_NONE:
             raise Refused("FailedOperation.ReviewStateInvalid",
@@ -144,7 +144,7 @@ def set_qps(deps: OnboardingDeps, merchant_id: int, qps: int) -> Merchant:
     if not isinstance(qps, int) or not MIN_QPS <= qps <= MAX_QPS:
         raise BadRequest("InvalidParameterValue", f"QPS 上限应为 {MIN_QPS}-{MAX_QPS} 的整数")
     now = deps.now_naive()
-    with db.database.atomic():
+    with db.write_atomic():
         merchant = get_merchant(merchant_id)
         old = merchant.qps_limit
         if old == qps:

@@ -167,7 +167,7 @@ def _fields(spec: RuleSpec, rule: Rule | None, ctx: RuleContext) -> dict:
 
 def create(merchant: Merchant, spec: RuleSpec, ctx: RuleContext, now: dt.datetime) -> Rule:
     checked = _check(merchant, spec, ctx)
-    with db.database.atomic():
+    with db.write_atomic():
         first = not Rule.select().where((Rule.merchant == merchant) & Rule.active & Rule.is_default).exists()
         return Rule.create(rule_id=new_rule_id(), merchant=merchant, created_at=now, updated_at=now,
                            is_default=first, active=True, **_fields(checked, None, ctx))
@@ -190,7 +190,7 @@ def edit(rule: Rule, spec: RuleSpec, ctx: RuleContext, now: dt.datetime) -> Rule
 
 def set_active(rule: Rule, active: bool, now: dt.datetime) -> Rule:
     """Disable (or enable again) a rule; the default moves off a disabled rule."""
-    with db.database.atomic():
+    with db.write_atomic():
         if active and rule.channel not in allowed_channels(rule.merchant):
             raise Refused("FailedOperation.ChannelNotAllowed")
         Rule.update(active=active, updated_at=now, is_default=rule.is_default and active).where(

@@ -1,6 +1,6 @@
 """Charging: at most one charge per idempotency key, from a prepaid pack (oldest first) or postpaid.
 
-    key = charge_key(merchant_id, product, raw)      # raw: "trace:..." | "request:<id>" | "<BizToken>:<seq>"
+    key = charge_key(merchant_id, product, raw)      # raw: "trace:..." | "request:<id>" | "<BizToken>"
     gate before the work:  reserve(key, now) -> Hold  (Cloud API; UnauthorizedOperation.Arrears when none)
                            has_quota(merchant, product, now)   (sessions)
     after the verdict:     charge(key, result, now, hold=None) -> bool

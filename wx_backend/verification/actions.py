@@ -2,7 +2,7 @@
 (ours: the merchant deletes one BizToken's data before the retention purge).
 
 Both are registered with ``product=None``: creating or reading a session costs nothing; each
-attempt's verdict is charged by the session itself (key BizToken:seq), see attempts.record_verdict.
+session is charged by itself, once, at its first billable verdict (key BizToken), see attempts.record_verdict.
 """
 from __future__ import annotations
 

@@ -88,7 +88,10 @@ def void_attempt(attempt: Attempt, code: str, clock: Clock) -> None:
 
 
 def record_verdict(attempt: Attempt, verdict: Verdict, *, sealer: Sealer, clock: Clock) -> bool:
-    """Write the verdict once, charge once (key BizToken:seq) and settle the session.
+    """Write the verdict once, settle the session, and charge the session once (key BizToken).
+
+    A session is charged at its first billable verdict only: a failed comparison followed by a pass is
+    one charge, not two (``is_need_charge`` says which verdict paid).
 
     Returns False when nothing was written: another run already wrote this attempt's verdict (a re-run
     of a job whose worker was presumed lost but finished after all), or another attempt's verdict ended
@@ -104,7 +107,7 @@ def record_verdict(attempt: Attempt, verdict: Verdict, *, sealer: Sealer, clock:
     kept = verdict.best_frames_jpeg[:MAX_BEST_FRAMES] if verdict.compare is not None else ()
     best = kept[0] if kept else None
     # Verdict, session state and charge commit together: a crash leaves either none of them (the
-    # job is re-run) or all of them; the charge key (BizToken:seq) is unique besides.
+    # job is re-run) or all of them; the charge key (BizToken) is unique besides.
     with db.write_atomic():
         # First the session's row, locked until commit: verdicts of one session are recorded one at a
         # time (SQLite: BEGIN IMMEDIATE; PostgreSQL: the row lock, the WHERE re-checked after the wait).
@@ -122,15 +125,16 @@ def record_verdict(attempt: Attempt, verdict: Verdict, *, sealer: Sealer, clock:
             sim=verdict.sim, liveness_score=verdict.liveness_score,
             best_frame_sealed=sealer.seal(best) if best else None,
             more_frames_sealed=seal_frames(sealer, kept[1:]),
-            is_need_charge=result.billable, finished_at=now,
+            is_need_charge=False, finished_at=now,
         ).where((Attempt.id == attempt.id) & (Attempt.state == PENDING)).execute()
         if not written:
             return False
         ended = sessions.settle(session, verdict.success, now)
         if ended:      # the merchant's result callback, in the verdict's transaction (sent after commit)
             callback_events.record_event(session.id, ended, now)
-        key = charge.charge_key(session.merchant_id, PRODUCT, f"{session.biz_token}:{attempt.seq}")
-        charged = charge.charge(key, result, now)
+        charged = charge.charge(charge.charge_key(session.merchant_id, PRODUCT, session.biz_token), result, now)
+        if charged:
+            Attempt.update(is_need_charge=True).where(Attempt.id == attempt.id).execute()
         charge.record_usage(session.merchant_id, "DetectAuth", PRODUCT, result.tencent, charged, masked,
                             f"{session.request_id}:{attempt.seq}" if session.request_id else "", now)
     log.info("attempt verdict session=%s seq=%s code=%s", session.id, attempt.seq, result.tencent)

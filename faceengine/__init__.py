@@ -17,7 +17,8 @@ This module is the public API; the service imports nothing else from the package
   stream; ``VideoLimits`` bounds an untrusted recording while it is decoded);
 - liveness by mode: ``LivenessKit(engine, pad_model_path)`` once per process,
   ``verify_liveness(kit, mode, challenge_json, frames, audio) -> LivenessResult``,
-  ``new_challenge(mode)``; ``EngineIdentity`` (the same-person check on the engine's embedder);
+  ``new_challenge(mode)``; ``EngineIdentity`` (the same-person check on the engine's embedder, at
+  the embedder's calibrated ``identity_min_sim``);
 - errors: ``FaceEngineError`` > ``EngineUnavailable`` | ``MediaError`` (``code`` names the reason).
 """
 from .embed import FaceTemplate
@@ -27,7 +28,8 @@ from .intake import (ImageInfo, IntakeLimits, check_image, decode_base64_image, 
                      decode_jpeg_frame, encode_jpeg, probe_image, video_container)
 from .liveness.capture import Audio, VideoLimits, probe_video, read_video, read_video_audio, read_wav
 from .liveness.kit import MODES as LIVENESS_MODES
-from .liveness.kit import EngineIdentity, LivenessKit, new_challenge, verify_liveness
+from .liveness.identity import EngineIdentity
+from .liveness.kit import LivenessKit, new_challenge, verify_liveness
 from .liveness.lip import LipOptions
 from .liveness.types import Frame, LivenessResult
 from .onnx_embed import OnnxEmbedderOptions

@@ -17,6 +17,8 @@ faceengine/models/), "dlib", "fused" (both, score-level fusion), or an operator'
 compared with another's. :meth:`template` can also embed with another built-in embedder than
 the configured one (``model=``), so that a reference enrolled under an earlier default can
 still be compared with a probe embedded the same way; such an embedder is loaded on first use.
+MobileFaceNet's one-pass descriptor (``mobilefacenet_foamliu_v1_one_pass``, the crop without its
+mirror, own curve) is such a built-in too: the liveness identity check's (liveness/identity.py).
 """
 from __future__ import annotations
 
@@ -32,7 +34,8 @@ from .detect import FaceBox, FaceDetector, FaceLandmarks, FaceMesher
 from .embed import DLIB_MODEL_ID, DlibEmbedder, FaceTemplate
 from .errors import EngineUnavailable, FaceEngineError
 from .quality import REFERENCE_QUALITY, QualityOptions, QualityReport, assess
-from .similarity import DLIB_CURVE, FUSED_CURVE, MATCH_THRESHOLD, MOBILEFACENET_CURVE, SimilarityCurve
+from .similarity import (DLIB_CURVE, FUSED_CURVE, MATCH_THRESHOLD, MOBILEFACENET_CURVE,
+                         MOBILEFACENET_ONE_PASS_CURVE, SimilarityCurve)
 
 if TYPE_CHECKING:  # onnxruntime is imported only when an ONNX embedder is configured
     from .onnx_embed import OnnxEmbedderOptions
@@ -125,11 +128,13 @@ class FaceEngine:
         if name == "dlib":
             part = self._embedders.get(DLIB_MODEL_ID) or DlibEmbedder(backend=self.options.dlib_backend)
             return part, DLIB_CURVE
-        from .mobilefacenet import MODEL_ID, mobilefacenet_options
+        from .mobilefacenet import MODEL_ID, OnePass, mobilefacenet_options
         if name == "mobilefacenet":
             from .onnx_embed import OnnxEmbedder
             part = self._embedders.get(MODEL_ID) or OnnxEmbedder(mobilefacenet_options(self.options.threads))
             return part, MOBILEFACENET_CURVE
+        if name == "mobilefacenet_one_pass":   # the liveness identity check's descriptor
+            return OnePass(self._builtin("mobilefacenet")[0]), MOBILEFACENET_ONE_PASS_CURVE
         from .fusion import FusedEmbedder
         return FusedEmbedder(self._builtin("dlib")[0], self._builtin("mobilefacenet")[0]), FUSED_CURVE
 
@@ -291,8 +296,9 @@ class FaceEngine:
 def _builtin_names() -> dict[str, str]:
     """model id -> built-in embedder name."""
     from .fusion import FUSED_MODEL_ID
-    from .mobilefacenet import MODEL_ID
-    return {DLIB_MODEL_ID: "dlib", MODEL_ID: "mobilefacenet", FUSED_MODEL_ID: "fused"}
+    from .mobilefacenet import MODEL_ID, ONE_PASS_MODEL_ID
+    return {DLIB_MODEL_ID: "dlib", MODEL_ID: "mobilefacenet", FUSED_MODEL_ID: "fused",
+            ONE_PASS_MODEL_ID: "mobilefacenet_one_pass"}
 
 
 def _check_image(image_rgb: np.ndarray) -> np.ndarray:

@@ -169,11 +169,13 @@ class OnnxEmbedder:
         chw = img.transpose(2, 0, 1).astype(np.float32)
         return ((chw - self._mean) / self._std)[None]
 
-    def embed(self, image_rgb: np.ndarray, box: FaceBox,
-              landmarks: FaceLandmarks | None = None) -> FaceTemplate:
+    def embed(self, image_rgb: np.ndarray, box: FaceBox, landmarks: FaceLandmarks | None = None, *,
+              flip_average: bool | None = None) -> FaceTemplate:
+        """``flip_average``: override the options' (False: the crop alone, half the cost; such a
+        vector belongs to another calibration than the model's templates)."""
         crop = self.align(image_rgb, box, landmarks)
         batch = [self.tensor(crop)]
-        if self.options.flip_average:
+        if self.options.flip_average if flip_average is None else flip_average:
             batch.append(self.tensor(np.ascontiguousarray(crop[:, ::-1])))
         try:
             with self._lock:

@@ -103,6 +103,15 @@ MOBILEFACENET_CURVE = SimilarityCurve(
     sims=(100.0, 90.0, 80.0, 70.0, 60.0, 50.0, 43.0, 0.0),
     metric="cosine")
 
+# mobilefacenet_foamliu_v1_one_pass descriptors (MobileFaceNet without the mirrored crop, half the
+# cost: the liveness identity check's descriptor), cosine distance. The same pairs, printed by
+# bench/calibrate_similarity.py --embedder onnx --onnx faceengine/models/MobileFaceNet.onnx
+# --onnx-mean 123.675 116.28 103.53 --onnx-std 58.395 57.12 57.375 (no --onnx-flip).
+MOBILEFACENET_ONE_PASS_CURVE = SimilarityCurve(
+    distances=(0.0000, 0.4583, 0.5221, 0.5957, 0.6823, 0.8145, 0.9726, 1.3346),
+    sims=(100.0, 90.0, 80.0, 70.0, 60.0, 50.0, 43.0, 0.0),
+    metric="cosine")
+
 # fused_dlib_mobilefacenet_v1 templates (faceengine/fusion.py): z-normalised on these impostor
 # pairs; dlib's weight 0.2 is the best (TAR at FAR 1/1,000 of these pairs) strictly between the two
 # embedders alone.

@@ -11,13 +11,14 @@ Public API (frames are ``Frame(image_rgb, timestamp_ms)``, time since the challe
 Each returns a frozen ``LivenessResult``. ``mesher`` is a caller-owned tracking mesher, made
 once per worker by ``tracking_mesher(mode)`` (lip and action need the refined eyelids and lips);
 ``identity`` an optional
-``FaceIdentity`` (e.g. ``DlibIdentity()``) that makes the same-person check robust.
+``FaceIdentity`` that makes the same-person check robust: ``EngineIdentity(engine)`` on a loaded
+face engine's embedder (the service's), or ``DlibIdentity()`` (dlib's own network, slower).
 """
 from .challenge import (ActionChallenge, LightChallenge, LipChallenge, new_action_challenge,
                         new_light_challenge, new_lip_challenge)
 from .action import ActionOptions, verify_action
 from .capture import Audio
-from .identity import DlibIdentity, FaceIdentity
+from .identity import DlibIdentity, EngineIdentity, FaceIdentity, identity_min_sim
 from .light import LightOptions, verify_light
 from .lip import LipOptions, verify_lip
 from .meshers import tracking_mesher
@@ -29,8 +30,8 @@ from .types import BestFrame, Code, Frame, LivenessResult
 
 __all__ = [
     "ActionChallenge", "ActionOptions", "Audio", "BestFrame", "Code", "DlibIdentity",
-    "FaceIdentity", "Frame", "LightChallenge", "LightOptions", "LipChallenge", "LipOptions",
+    "EngineIdentity", "FaceIdentity", "Frame", "LightChallenge", "LightOptions", "LipChallenge", "LipOptions",
     "LivenessResult", "PadModel", "PadModelOptions", "SilentOptions", "SpeechRecogniser",
     "TrackOptions", "tracking_mesher", "new_action_challenge", "new_light_challenge", "new_lip_challenge",
-    "verify_action", "verify_light", "verify_lip", "verify_silent",
+    "identity_min_sim", "verify_action", "verify_light", "verify_lip", "verify_silent",
 ]

@@ -15,12 +15,10 @@ import random
 import threading
 from pathlib import Path
 
-import numpy as np
-
-from ..detect import FaceBox, FaceLandmarks
 from . import challenge as fc
 from .action import verify_action
 from .capture import Audio
+from .identity import EngineIdentity
 from .light import verify_light
 from .lip import LipOptions, verify_lip
 from .meshers import REFINED_MODES, tracking_mesher
@@ -28,31 +26,6 @@ from .silent import verify_silent
 from .types import Frame, LivenessResult
 
 MODES = ("light", "lip", "action", "silent")
-
-
-class EngineIdentity:
-    """``FaceIdentity`` on a loaded ``FaceEngine``'s own embedder.
-
-    The liveness track's same-person check (start, best and end frame of a capture) then runs the
-    network the comparison runs (FACE_EMBEDDER: MobileFaceNet by default, aligned by the track's own
-    mesh; bench/face_verification.py prints the cost per capture) and decides at the product's
-    operating point (Sim >= 70, FAR 1/1,000), so a splice of two people fails the same test a
-    comparison would.
-    """
-
-    def __init__(self, engine):
-        self._engine = engine
-
-    def descriptor(self, image_rgb: np.ndarray, box_xywh: tuple[float, float, float, float],
-                   landmarks: np.ndarray | None = None):
-        # The track knows the face's box and mesh, not the detector's keypoints (none are passed).
-        x, y, w, h = box_xywh
-        box = FaceBox(float(x), float(y), float(w), float(h), 1.0, np.zeros((6, 2), np.float32))
-        mesh = FaceLandmarks(np.asarray(landmarks, np.float32)) if landmarks is not None else None
-        return self._engine.template(image_rgb, box, mesh)
-
-    def same_person(self, a, b) -> bool:
-        return self._engine.compare(a, b) >= self._engine.match_threshold
 
 
 class LivenessKit:

@@ -204,17 +204,33 @@ def check_continuity(track: FaceTrack, frames: list[Frame], options: TrackOption
     return Continuity(True, "", min_cons)
 
 
-def _same_identity(track: FaceTrack, frames: list[Frame], identity: FaceIdentity) -> bool:
-    """The best frame (the one a caller will compare with an ID photo) against the first and the
-    last face of the capture, with a face-recognition descriptor on full-resolution frames."""
+def identity_frames(track: FaceTrack) -> tuple[FaceObservation, ...]:
+    """The faces the identity check describes: the best frame (the one a caller compares with an ID
+    photo) first, then the first and the last face of the capture (each frame once)."""
     faces = track.faces
     best = max(faces, key=lambda o: o.quality)
     picks = {best.index: best, faces[0].index: faces[0], faces[-1].index: faces[-1]}
-    descs = {}
-    for i, o in picks.items():
-        x, y, w, h = (v * track.scale for v in _bbox(o.xy))
-        descs[i] = identity.descriptor(frames[i].image_rgb, (x, y, w, h), o.points * track.scale)
-    return all(identity.same_person(descs[best.index], d) for i, d in descs.items() if i != best.index)
+    return tuple(picks.values())
+
+
+def identity_descriptors(track: FaceTrack, frames: list[Frame], identity: FaceIdentity) -> list:
+    """Descriptors of :func:`identity_frames`, best frame first."""
+    return [_describe(track, frames, identity, o) for o in identity_frames(track)]
+
+
+def _same_identity(track: FaceTrack, frames: list[Frame], identity: FaceIdentity) -> bool:
+    """The best frame against the first and the last face of the capture (stops at the first
+    mismatch: a splice costs two descriptors, not three)."""
+    best, *others = identity_frames(track)
+    ref = _describe(track, frames, identity, best)
+    return all(identity.same_person(ref, _describe(track, frames, identity, o)) for o in others)
+
+
+def _describe(track: FaceTrack, frames: list[Frame], identity: FaceIdentity, o: FaceObservation):
+    """The descriptor of one tracked face on its full-resolution frame, aligned by the track's own
+    mesh scaled to the frame (no detection or mesh runs again)."""
+    x, y, w, h = (v * track.scale for v in _bbox(o.xy))
+    return identity.descriptor(frames[o.index].image_rgb, (x, y, w, h), o.points * track.scale)
 
 
 def _bbox(xy: np.ndarray) -> tuple[float, float, float, float]:

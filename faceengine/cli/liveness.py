@@ -1,6 +1,7 @@
 """Replay a recorded liveness capture through one check and print the verdict as JSON.
 
     python -m faceengine liveness --mode light|lip|action|silent --challenge JSON INPUT [--audio WAV]
+        [--identity [--embedder NAME]] [--pad-model ONNX]
 
 INPUT is a video file or a folder of JPEG frames named <timestamp_ms>.jpg (time since the
 challenge started). Challenge JSON: {"colors": ["#RRGGBB", ...], "slot_ms": N} (light),
@@ -26,7 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--challenge", default="{}", help="challenge JSON (see module doc)")
     parser.add_argument("--audio", type=Path, help="16 kHz mono WAV (lip mode); default: the video's track")
     parser.add_argument("--identity", action="store_true",
-                        help="also check the same person with dlib's descriptor (slower)")
+                        help="also check the same person, as the service does (loads the face engine)")
+    parser.add_argument("--embedder", default="mobilefacenet", choices=["mobilefacenet", "dlib", "fused"],
+                        help="the face engine's embedder for --identity (default: %(default)s, the service's)")
     parser.add_argument("--pad-model", type=Path, help="MiniFASNet-style ONNX for silent mode")
     parser.add_argument("input", type=Path, help="video file or folder of <timestamp_ms>.jpg")
 
@@ -46,7 +49,8 @@ def _load(args):
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..liveness import (ActionChallenge, DlibIdentity, LightChallenge, LipChallenge,
+    from ..engine import EngineOptions, FaceEngine
+    from ..liveness import (ActionChallenge, EngineIdentity, LightChallenge, LipChallenge,
                             tracking_mesher, verify_action, verify_light, verify_lip,
                             verify_silent)
     from ..liveness.pad_model import PadModel, PadModelOptions
@@ -55,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
         challenge = json.loads(args.challenge)
         frames, audio = _load(args)
         mesher = tracking_mesher(args.mode)
-        identity = DlibIdentity() if args.identity else None
+        identity = EngineIdentity(FaceEngine(EngineOptions(embedder=args.embedder)).load()) \
+            if args.identity else None
         if args.mode == "light":
             result = verify_light(frames, LightChallenge.from_json(challenge), mesher=mesher,
                                   identity=identity)

@@ -106,7 +106,7 @@ class DlibIdentity:
     """dlib's ResNet descriptor run by dlib itself (face_recognition_models). Load once per process.
 
     Distance threshold 0.6 is dlib's published operating point (99.38% on LFW; on the East Asian
-    calibration pairs it is about Sim 46, FAR ~1/3: docs/calibration.md). 80-150 ms per descriptor
+    calibration pairs it is about Sim 46, FAR ~1/4: docs/calibration.md). 80-150 ms per descriptor
     on one slow core, 3 per check: not the service's check (``EngineIdentity``).
     """
 

@@ -433,6 +433,14 @@ def latency(portrait, rng, identity):
         print(f"  {mode:7s} {med[False]:6.0f} ms (min {low[False]:4.0f})  "
               f"{med[True]:6.0f} ms (min {low[True]:4.0f})  {med[True] / med[False]:.2f}x "
               f"(of the minima {low[True] / low[False]:.2f}x; {med[True] / len(frames):.1f} ms/frame with identity)")
+    track = track_face(frames, runs["light"][0])
+    times = []
+    for _ in range(15):
+        t = time.perf_counter()
+        identity_descriptors(track, frames, identity)
+        times.append(1000 * (time.perf_counter() - t))
+    print(f"  the identity step alone (3 descriptors of the light capture's track): "
+          f"{float(np.median(times)):5.1f} ms (min {min(times):5.1f})")
     ch_paced = new_lip_challenge(rng)
     on, _ = paced_onsets(ch_paced, rng)
     paced = animated_capture(portrait, syllables(on, 0.3), none, ch_paced.duration_ms, rng)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import peewee
 from playhouse.db_url import connect
+from playhouse.pool import PooledSqliteDatabase
 
 log = logging.getLogger(__name__)
 
@@ -47,15 +48,33 @@ class BaseModel(peewee.Model):
         legacy_table_names = False
 
 
+# Pooled connections (playhouse.pool): each request checks one out and back in (app factory), instead of
+# opening a connection per request: on SQLite that was an open plus four PRAGMAs per call, on PostgreSQL a
+# new server backend per call. No cap (as before, one connection per busy thread); PostgreSQL connections
+# idle for STALE_S are closed rather than reused.
+STALE_S = 300
+
+
+def _pooled_url(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    if sep and scheme in ("postgres", "postgresql"):
+        return f"{scheme}+pool://{rest}"
+    return url
+
+
 def open_database(url: str) -> peewee.Database:
-    """A peewee Database for a URL (sqlite:///path or postgresql://...)."""
+    """A peewee Database for a URL (sqlite:///path or postgresql://...), with pooled connections."""
     try:
         if url.startswith("sqlite:///"):
             path = Path(url[len("sqlite:///"):])
-            if str(path) != ":memory:":
-                path.parent.mkdir(parents=True, exist_ok=True)
-            return peewee.SqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS,
-                                         check_same_thread=False, timeout=10)
+            if str(path) == ":memory:":       # one database per connection: a pool would hand out others
+                return peewee.SqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS, check_same_thread=False,
+                                             timeout=10)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            return PooledSqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS, check_same_thread=False,
+                                        max_connections=None)
+        if url.startswith(("postgres://", "postgresql://")):
+            return connect(_pooled_url(url), max_connections=None, stale_timeout=STALE_S)
         return connect(url)
     except (peewee.PeeweeException, OSError, RuntimeError) as exc:
         raise DatabaseUnavailable(f"cannot open database: {exc}") from exc

@@ -3,7 +3,8 @@
 Every INTERVAL_MINUTES the worker runs ``run``: expired mini-program and H5 sessions and spent or
 expired OAuth states (anyone can create the last two by opening /h5/oauth/start), expired console
 sessions, quota held by Cloud API calls whose worker died before settling (older than STALE_HOLD),
-and rate-limit windows nobody has hit for a whole window. The same work is the CLI's
+rate-limit windows nobody has hit for a whole window, and expired one-time challenges (the issue path
+no longer deletes them: it is every GetLiveCode's). The same work is the CLI's
 ``flask --app app housekeeping`` for an operator who wants it now. Each part is a bounded DELETE or
 UPDATE on indexed columns, so a run costs little even after a flood.
 """
@@ -33,6 +34,7 @@ def run(svc) -> dict[str, int]:
     done["console_sessions"] = purge_console_sessions(svc.clock)
     done["stale_quota_holds"] = release_stale(now - STALE_HOLD)
     done["rate_windows"] = svc.rate_limiter.purge(int(now.timestamp() * 1000))
+    done["challenges"] = svc.challenges.purge(now)
     if any(done.values()):
         log.info("housekeeping: %s", ", ".join(f"{k}={v}" for k, v in done.items() if v))
     return done
@@ -52,6 +54,7 @@ def register_cli(app, svc) -> None:
 
     @app.cli.command(TASK_NAME)
     def housekeeping_command():
-        """Delete expired sessions, OAuth states and rate windows; release stale quota holds (JSON)."""
+        """Delete expired sessions, OAuth states, rate windows and challenges; release stale quota holds
+        (JSON)."""
         with db.database.connection_context():
             click.echo(json.dumps({"status": "ok", **run(svc)}))

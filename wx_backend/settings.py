@@ -144,6 +144,10 @@ class Settings:
     max_request_bytes: int = 16 * 1024 * 1024
     # Scale-out: Redis for rate limits, challenges and the job queue when set.
     redis_url: str = ""
+    # Without Redis on SQLite: the rate-limit and replay-claim windows live in a SQLite file of their own,
+    # so that each call's QPS hit does not take the main database's write lock. "" = beside the database
+    # (var/wxfaceid.db -> var/wxfaceid-ratelimit.db). Every worker of one host must use the same file.
+    rate_limit_sqlite_path: str = ""
     huey_sqlite_path: str = str(ROOT / "var" / "huey.db")
     huey_immediate: bool = False
     # The queue's name (Redis keys huey.*.<name>): two deployments sharing one Redis database keep apart.
@@ -218,6 +222,7 @@ class Settings:
             max_licence_bytes=_int(env, "MAX_LICENCE_BYTES", d.max_licence_bytes),
             max_request_bytes=_int(env, "MAX_REQUEST_BYTES", d.max_request_bytes),
             redis_url=env.get("REDIS_URL", ""),
+            rate_limit_sqlite_path=env.get("RATE_LIMIT_SQLITE_PATH", ""),
             huey_sqlite_path=env.get("HUEY_SQLITE_PATH", d.huey_sqlite_path),
             huey_immediate=env.get("HUEY_IMMEDIATE", "") in ("1", "true", "yes"),
             huey_name=env.get("HUEY_NAME", d.huey_name),
@@ -254,6 +259,20 @@ class Settings:
         if self.database_url.startswith("sqlite:///"):
             return Path(self.database_url[len("sqlite:///"):])
         return None
+
+
+    @property
+    def rate_limit_sqlite_file(self) -> Path | None:
+        """The rate-limit windows' own SQLite file, or None: Redis holds them (REDIS_URL), or the database
+        does (PostgreSQL, or an in-memory SQLite database, which no second file could share)."""
+        if self.redis_url:
+            return None
+        if self.rate_limit_sqlite_path:
+            return Path(self.rate_limit_sqlite_path)
+        db_file = self.sqlite_path
+        if db_file is None or str(db_file) == ":memory:":
+            return None
+        return db_file.with_name(f"{db_file.stem}-ratelimit{db_file.suffix or '.db'}")
 
 
 def load_settings() -> Settings:

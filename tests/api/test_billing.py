@@ -5,6 +5,7 @@ import datetime as dt
 import json
 import threading
 
+import peewee
 import pytest
 
 from wx_backend import create_app, db
@@ -33,8 +34,8 @@ def shop(request, svc, settings, clock):
         db.create_tables()
         db.database.connect(reuse_if_open=True)
         request.addfinalizer(lambda: (db.database.close(), ctx.pop()))
-    expected = {"sqlite": "SqliteDatabase", "postgresql": "PostgresqlDatabase"}[request.param]
-    assert type(db.database.obj).__name__ == expected       # the variant really runs on that database
+    expected = {"sqlite": peewee.SqliteDatabase, "postgresql": peewee.PostgresqlDatabase}[request.param]
+    assert isinstance(db.database.obj, expected)       # the variant really runs on that database (pooled)
     return make_merchant(svc, secret_id="AKIDbillingtest00001", secret_key="k")
 
 

@@ -121,3 +121,15 @@ def test_absurd_timestamps_get_a_documented_code(server, shop, timestamp, code):
         "Authorization": f"TC3-HMAC-SHA256 Credential={SECRET_ID}/{date}/faceid/tc3_request, "
                          f"SignedHeaders=content-type;host, Signature={sig}"})
     assert r.status_code == 200 and r.json()["Response"]["Error"]["Code"] == code
+
+
+def test_a_live_code_commits_its_challenge_with_its_usage_record(server, shop, svc):
+    from wx_backend import db
+    from wx_backend.billing.models import UsageRecord
+    from wx_backend.pipeline.challenge import LIVE_CODE, has_cloud
+
+    code = _post(server, "GetLiveCode", b"{}")["LiveCode"]
+    with db.database.connection_context():
+        assert has_cloud(svc.challenges, shop.id, LIVE_CODE, code, svc.clock.now())
+        [usage] = UsageRecord.select().where(UsageRecord.action == "GetLiveCode")
+        assert (usage.result_code, usage.charged) == ("Success", False)

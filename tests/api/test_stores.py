@@ -14,7 +14,7 @@ from wx_backend import create_app, db
 from wx_backend.crypto import Sealer
 from wx_backend.pipeline.challenge import (ACTION_SEQUENCE, CLOUD_TTL, LIVE_CODE, DatabaseChallengeStore,
                                            RedisChallengeStore)
-from wx_backend.api.ratelimit import DatabaseRateLimiter, RedisRateLimiter
+from wx_backend.api.ratelimit import DatabaseRateLimiter, RedisRateLimiter, SqliteFileRateLimiter
 
 from ..concurrency import at_once
 from ..conftest import REDIS_TEST_URL
@@ -46,10 +46,12 @@ def on_postgresql(pg_url, settings, clock):
 BACKENDS = ["sqlite", "postgresql", "redis"]
 
 
-@pytest.fixture(params=BACKENDS)
-def limiter(request):
+@pytest.fixture(params=["sqlite-file", *BACKENDS])
+def limiter(request, tmp_path):
     if request.param == "redis":
         return RedisRateLimiter(_redis_client(), prefix=f"test:{uuid.uuid4().hex}:")
+    if request.param == "sqlite-file":        # the default on SQLite: a file of its own
+        return SqliteFileRateLimiter(tmp_path / "ratelimit.db")
     request.getfixturevalue("app_ctx" if request.param == "sqlite" else "on_postgresql")
     return DatabaseRateLimiter()
 
@@ -186,3 +188,23 @@ def test_purge_drops_only_keys_whose_window_has_passed(limiter):
     limiter.purge(T0 + 2000)
     assert limiter.recent("long", T0 + 2000, 86_400_000) == [T0]
     assert limiter.recent("short", T0 + 2000, 86_400_000) in ([], [T0])   # Redis keeps it until its PEXPIRE
+
+
+def test_on_sqlite_the_windows_live_in_a_file_beside_the_database(settings, tmp_path):
+    from wx_backend.api.ratelimit import build_rate_limiter
+
+    limiter = build_rate_limiter(settings)
+    assert isinstance(limiter, SqliteFileRateLimiter)
+    assert limiter.path == tmp_path / "test-ratelimit.db"
+    assert limiter.hit("m:1", 1, T0) and limiter.path.is_file()
+    chosen = build_rate_limiter(settings.replace(rate_limit_sqlite_path=str(tmp_path / "rl" / "qps.db")))
+    assert chosen.path == tmp_path / "rl" / "qps.db"
+    assert isinstance(build_rate_limiter(settings.replace(database_url="postgresql://h/db")), DatabaseRateLimiter)
+    assert isinstance(build_rate_limiter(settings.replace(database_url="sqlite:///:memory:")), DatabaseRateLimiter)
+
+
+def test_two_limiters_on_one_file_share_the_window(tmp_path):
+    """Two gunicorn workers each build their own limiter on the same file: one limit between them."""
+    first, second = SqliteFileRateLimiter(tmp_path / "rl.db"), SqliteFileRateLimiter(tmp_path / "rl.db")
+    assert [first.hit("m:1", 3, T0), second.hit("m:1", 3, T0 + 1), first.hit("m:1", 3, T0 + 2)] == [True] * 3
+    assert not second.hit("m:1", 3, T0 + 3)

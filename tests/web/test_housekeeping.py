@@ -57,3 +57,16 @@ def test_housekeeping_releases_quota_held_by_a_call_that_never_settled(app, app_
 def test_the_cli_runs_the_same_pass(app, app_ctx):
     out = app.test_cli_runner().invoke(args=["housekeeping"])
     assert out.exit_code == 0 and '"status": "ok"' in out.output and "oauth_states" in out.output
+
+
+def test_housekeeping_deletes_expired_challenges_that_issuing_no_longer_does(app, app_ctx, clock):
+    from wx_backend import housekeeping
+    from wx_backend.pipeline.challenge import CLOUD_TTL, LIVE_CODE, OneTimeChallenge, issue_cloud
+
+    svc = app.extensions[EXTENSION_KEY]
+    issue_cloud(svc.challenges, 1, LIVE_CODE, clock.now())
+    clock.advance(seconds=CLOUD_TTL.total_seconds() * 3)
+    issue_cloud(svc.challenges, 1, LIVE_CODE, clock.now())   # a long-expired one is still there
+    assert OneTimeChallenge.select().count() == 2
+    assert housekeeping.run(svc)["challenges"] == 1
+    assert OneTimeChallenge.select().count() == 1           # the live one stays

@@ -36,12 +36,12 @@ def require_str(params: dict, name: str) -> str:
     return value
 
 
-@action("GetLiveCode")
+@action("GetLiveCode", quick=True)
 def get_live_code(ctx: ActionContext, params: dict) -> dict:
     return {"LiveCode": issue_cloud(ctx.services.challenges, ctx.merchant.id, LIVE_CODE, ctx.clock.now())}
 
 
-@action("GetActionSequence")
+@action("GetActionSequence", quick=True)
 def get_action_sequence(ctx: ActionContext, params: dict) -> dict:
     sequence = issue_cloud(ctx.services.challenges, ctx.merchant.id, ACTION_SEQUENCE, ctx.clock.now())
     return {"ActionSequence": sequence}

@@ -8,9 +8,13 @@ times without adding one, ``clear`` forgets a key (a successful sign-in), ``purg
 window has passed (the worker's housekeeping). Time comes from the caller (``now_ms``, the injected
 clock), so tests never sleep.
 
-Backends, one contract (tests/api/test_ratelimit.py runs the same suite on both):
-* ``DatabaseRateLimiter`` — default, no server needed: one row per key holding the admitted timestamps,
-  read and rewritten under the database write lock (BEGIN IMMEDIATE on SQLite, a row lock elsewhere).
+Backends, one contract (tests/api/test_stores.py runs the same suite on each):
+* ``SqliteFileRateLimiter`` — default when the database is SQLite: one row per key holding the
+  admitted timestamps, read and rewritten under BEGIN IMMEDIATE in a SQLite file of its own
+  (``settings.rate_limit_sqlite_path``, by default beside the database), so that a QPS hit neither
+  waits for nor holds the main database's write lock (every Cloud API call makes one).
+* ``DatabaseRateLimiter`` — the same rows in the application database: when that is PostgreSQL without
+  Redis (a row lock per key there, no database-wide lock).
 * ``RedisRateLimiter`` — when ``settings.redis_url``: a sorted set per key, trimmed/counted/added in one
   Lua script (atomic on the Redis server).
 """
@@ -18,7 +22,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import secrets
+import sqlite3
+import threading
+from pathlib import Path
 from typing import Protocol
 
 import peewee
@@ -97,6 +105,77 @@ class DatabaseRateLimiter:
         return RateWindow.delete().where(RateWindow.expires_ms < now_ms).execute()
 
 
+class SqliteFileRateLimiter:
+    """The windows in a SQLite file of their own (WAL), through the standard library's sqlite3: no peewee
+    model here, because peewee binds a model class to one database and RateWindow is the main database's.
+    One connection per thread (and per process: a connection is never carried across gunicorn's fork)."""
+
+    _SCHEMA = ("CREATE TABLE IF NOT EXISTS rate_window (key TEXT PRIMARY KEY, hits TEXT NOT NULL, "
+               "expires_ms INTEGER NOT NULL)",
+               "CREATE INDEX IF NOT EXISTS rate_window_expires ON rate_window (expires_ms)")
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._local = threading.local()
+
+    def _conn(self) -> sqlite3.Connection:
+        local = self._local
+        if getattr(local, "pid", None) != os.getpid():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(self.path), timeout=10, isolation_level=None, check_same_thread=False)
+            for pragma in ("journal_mode=wal", "synchronous=normal", "busy_timeout=10000"):
+                conn.execute(f"PRAGMA {pragma}")
+            for statement in self._SCHEMA:
+                conn.execute(statement)
+            local.conn, local.pid = conn, os.getpid()
+        return local.conn
+
+    def _failed(self, exc: Exception) -> RateLimiterUnavailable:
+        return RateLimiterUnavailable(f"rate-limit store failed: {type(exc).__name__}")
+
+    def hit(self, key: str, limit: int, now_ms: int, window_ms: int = WINDOW_MS) -> bool:
+        if limit <= 0:
+            return False
+        try:
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = conn.execute("SELECT hits FROM rate_window WHERE key = ?", (key,)).fetchone()
+                hits = _in_window(json.loads(row[0]) if row else (), now_ms, window_ms)
+                admitted = len(hits) < limit
+                if admitted:
+                    hits.append(now_ms)
+                    conn.execute("INSERT INTO rate_window (key, hits, expires_ms) VALUES (?, ?, ?) "
+                                 "ON CONFLICT (key) DO UPDATE SET hits = excluded.hits, "
+                                 "expires_ms = excluded.expires_ms", (key, json.dumps(hits), now_ms + window_ms))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise self._failed(exc) from exc
+        return admitted
+
+    def recent(self, key: str, now_ms: int, window_ms: int) -> list[int]:
+        try:
+            row = self._conn().execute("SELECT hits FROM rate_window WHERE key = ?", (key,)).fetchone()
+        except sqlite3.Error as exc:
+            raise self._failed(exc) from exc
+        return _in_window(json.loads(row[0]), now_ms, window_ms) if row else []
+
+    def clear(self, key: str) -> None:
+        try:
+            self._conn().execute("DELETE FROM rate_window WHERE key = ?", (key,))
+        except sqlite3.Error as exc:
+            raise self._failed(exc) from exc
+
+    def purge(self, now_ms: int) -> int:
+        try:
+            return self._conn().execute("DELETE FROM rate_window WHERE expires_ms < ?", (now_ms,)).rowcount
+        except sqlite3.Error as exc:
+            raise self._failed(exc) from exc
+
+
 # KEYS[1] sorted set; ARGV: now_ms, window_ms, limit, unique member. Returns 1 admitted / 0 refused.
 _SLIDING_LOG = """
 local now = tonumber(ARGV[1])
@@ -152,5 +231,9 @@ class RedisRateLimiter:
         return 0      # every key carries its own PEXPIRE
 
 
-def build_rate_limiter(redis_url: str) -> RateLimiter:
-    return RedisRateLimiter.from_url(redis_url) if redis_url else DatabaseRateLimiter()
+def build_rate_limiter(settings) -> RateLimiter:
+    """Redis when configured; else a file of its own beside a SQLite database; else the database's rows."""
+    if settings.redis_url:
+        return RedisRateLimiter.from_url(settings.redis_url)
+    path = settings.rate_limit_sqlite_file
+    return SqliteFileRateLimiter(path) if path is not None else DatabaseRateLimiter()

@@ -23,6 +23,9 @@ Contract for every action handler (photo verification, liveness, verification se
   the injected clock, the application's Services and Settings. Handlers never touch flask's request/g.
 * Every call leaves a usage record written by the dispatcher; its masked ID number comes from the
   request's ``IdCard`` field (handlers do not write usage records for their own call).
+* ``quick=True`` (free actions only): the handler's database writes and the call's usage record commit
+  in one transaction, one write-lock hold on SQLite instead of two. Only for handlers that do no slow
+  work (GetLiveCode, GetActionSequence): on SQLite the lock is taken when the handler starts.
 """
 from __future__ import annotations
 
@@ -52,6 +55,7 @@ class ActionSpec:
     name: str
     product: str | None      # a PRODUCTS value (charged per the rules above) or None (never charged here)
     handler: Handler
+    quick: bool = False      # writes and usage record in one transaction (see above)
 
 
 _ACTIONS: dict[str, ActionSpec] = {}
@@ -61,10 +65,12 @@ class DuplicateAction(Exception):
     pass
 
 
-def action(name: str, product: str | None = None) -> Callable[[Handler], Handler]:
+def action(name: str, product: str | None = None, quick: bool = False) -> Callable[[Handler], Handler]:
     """Register ``handler(ctx, params) -> dict`` as the Cloud API action ``name``."""
     if product is not None and product not in PRODUCTS:
         raise ValueError(f"unknown product {product!r}; one of {PRODUCTS} or None")
+    if quick and product is not None:
+        raise ValueError("a charged action settles its charge outside the handler's transaction: not quick")
 
     def register(handler: Handler) -> Handler:
         existing = _ACTIONS.get(name)
@@ -75,7 +81,7 @@ def action(name: str, product: str | None = None) -> Callable[[Handler], Handler
                     handler.__module__, handler.__qualname__):
                 raise DuplicateAction(f"action {name} is already registered by "
                                       f"{existing.handler.__module__}")
-        _ACTIONS[name] = ActionSpec(name=name, product=product, handler=handler)
+        _ACTIONS[name] = ActionSpec(name=name, product=product, handler=handler, quick=quick)
         return handler
 
     return register

@@ -12,6 +12,7 @@ keyed digest of owner/kind/secret is stored, and the challenge's JSON (a session
 actions) is sealed. Stores, one contract (``issue`` / ``has`` / ``take`` / ``purge``), both holding across
 gunicorn workers and hosts, ``take`` atomic: ``DatabaseChallengeStore`` (default) and
 ``RedisChallengeStore`` (when ``settings.redis_url``). Their failures raise ChallengeStoreUnavailable.
+Expired issues are deleted by the scheduled housekeeping (``purge``), not on the issue path.
 """
 from __future__ import annotations
 
@@ -78,13 +79,12 @@ class DatabaseChallengeStore:
 
     def issue(self, owner, kind, secret, payload, now, ttl) -> None:
         now = utc_naive(now)
+        # One INSERT: expired rows are the housekeeping's to delete (``purge``, on the expires_at index), not
+        # each issue's (a DELETE here cost every GetLiveCode a scan that grew with the table).
         try:
-            with db.database.atomic():
-                # Spent and long-expired issues are of no further use; keep the table small.
-                OneTimeChallenge.delete().where(OneTimeChallenge.expires_at < now - CLOUD_TTL).execute()
-                OneTimeChallenge.create(lookup=_lookup(self._sealer, owner, kind, secret),
-                                        payload_sealed=self._sealer.seal(json.dumps(payload).encode()),
-                                        expires_at=now + ttl)
+            OneTimeChallenge.create(lookup=_lookup(self._sealer, owner, kind, secret),
+                                    payload_sealed=self._sealer.seal(json.dumps(payload).encode()),
+                                    expires_at=now + ttl)
         except peewee.PeeweeException as exc:
             raise ChallengeStoreUnavailable(type(exc).__name__) from exc
 

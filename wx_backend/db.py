@@ -5,6 +5,7 @@ models in its own module and lists that module in MODEL_MODULES so that ``create
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 from pathlib import Path
@@ -151,3 +152,18 @@ def write_atomic():
     if isinstance(real, peewee.SqliteDatabase) and not real.in_transaction():
         return real.atomic(lock_type="IMMEDIATE")
     return database.atomic()
+
+
+@contextlib.contextmanager
+def quick_atomic():
+    """``write_atomic`` for a short transaction whose loss in a crash of the database server costs little
+    (a free call's challenge and usage record): on PostgreSQL its commit does not wait for the WAL flush
+    (``synchronous_commit`` off for this transaction alone), so a crash of the server can lose the last
+    fraction of a second of such commits (about 3 x wal_writer_delay: 0.6 s by default), whole
+    transactions, never part of one. SQLite (WAL, synchronous=normal) makes the same trade for every
+    commit already. Never for charges or quota: those commit with ``write_atomic``.
+    """
+    with write_atomic():
+        if isinstance(database.obj, peewee.PostgresqlDatabase):
+            database.execute_sql("SET LOCAL synchronous_commit TO OFF")
+        yield

@@ -208,3 +208,13 @@ def test_two_limiters_on_one_file_share_the_window(tmp_path):
     first, second = SqliteFileRateLimiter(tmp_path / "rl.db"), SqliteFileRateLimiter(tmp_path / "rl.db")
     assert [first.hit("m:1", 3, T0), second.hit("m:1", 3, T0 + 1), first.hit("m:1", 3, T0 + 2)] == [True] * 3
     assert not second.hit("m:1", 3, T0 + 3)
+
+
+def test_a_quick_transaction_alone_skips_the_wal_flush_wait_on_postgresql(on_postgresql):
+    def setting():
+        return db.database.execute_sql("SHOW synchronous_commit").fetchone()[0]
+
+    with db.quick_atomic():
+        assert setting() == "off"
+    with db.write_atomic():
+        assert setting() == "on"          # SET LOCAL: the pooled connection does not keep it

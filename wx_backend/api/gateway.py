@@ -79,8 +79,9 @@ def _authenticate(svc: Services, headers: dict[str, str], payload: bytes) -> tup
     merchant = next(iter(_CALLER.rows(auth.secret_id)), None)
     if merchant is None:
         raise ServiceError("AuthFailure.SecretIdNotFound")
+    sealed = vars(merchant).pop("credential_sealed")       # not carried on into the action's context
     try:
-        secret_key = svc.sealer.open_text(bytes(merchant.credential_sealed))
+        secret_key = svc.sealer.open_text(bytes(sealed))
     except SealError:
         log.error("API credential %s cannot be opened with this data key", merchant.credential_id)
         raise ServiceError("InternalError") from None

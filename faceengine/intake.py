@@ -263,8 +263,11 @@ def _check_container_complete(data: bytes) -> None:
 
 
 def _upright(img: Image.Image) -> Image.Image:
+    """``img`` turned as its EXIF orientation says, in place: exif_transpose's default returns a copy even
+    when nothing turns (most photos), which for a 12 MP photo is 36 MB written for nothing."""
     try:
-        return ImageOps.exif_transpose(img)
+        ImageOps.exif_transpose(img, in_place=True)
+        return img
     except (OSError, ValueError, KeyError, TypeError, struct.error, SyntaxError):
         # A malformed EXIF block is common on edited photos; the pixels are still good, so
         # keep them as stored rather than refuse the photo.

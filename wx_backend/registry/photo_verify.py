@@ -100,9 +100,14 @@ def identity_reference(engine, registry: AuthorityRegistry, id_number: object, n
         raise rejected(exc, Stage.COMPARE) from None
     if template.model == engine.model_id:
         return template
-    if record.photo:
+    if record.kept_photo is not None:
         # The operator changed the embedder since this photo was enrolled: embed it again, once.
-        template = file_template(engine, record.photo, len(record.photo))
+        try:
+            photo = record.kept_photo.open()
+        except RegistryError as exc:
+            log.error("authority registry failed: %s", exc)
+            raise Rejected("FailedOperation.UnKnown") from None
+        template = file_template(engine, photo, len(photo))
         try:
             registry.update_template(id_number, template.to_bytes(), template.model)
         except (RegistryError, NoSuchIdentity) as exc:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import peewee
@@ -34,16 +34,38 @@ class PhotoUnusable(Exception):
     """A kept registry photo could not be embedded again (refused by the rules, or unreadable)."""
 
 
+class KeptPhoto(Protocol):
+    def open(self) -> bytes:
+        """The ID photo file; raises RegistryError when it cannot be read."""
+
+
 @dataclass(frozen=True)
 class AuthorityRecord:
     name: str
     template: bytes          # FaceTemplate.to_bytes() of the ID photo; b"" when there is no photo
     template_model: str      # "" when there is no photo
-    photo: bytes = b""       # the ID photo file itself, when the registry keeps it (b"" otherwise)
+    kept_photo: KeptPhoto | None = None   # the ID photo file itself, when the registry keeps it
 
     @property
     def has_photo(self) -> bool:
         return bool(self.template)
+
+    @property
+    def photo(self) -> bytes:
+        """The kept ID photo file (b"" when there is none), opened on each access."""
+        return self.kept_photo.open() if self.kept_photo is not None else b""
+
+
+@dataclass(frozen=True)
+class _SealedPhoto:
+    sealer: Sealer
+    sealed: bytes = field(repr=False)
+
+    def open(self) -> bytes:
+        try:
+            return self.sealer.open(self.sealed)
+        except SealError as exc:
+            raise RegistryError("a registry photo cannot be opened with this data key") from exc
 
 
 class AuthorityRegistry(Protocol):
@@ -68,20 +90,26 @@ class LocalRegistry:
         return self._sealer.digest(id_number, DIGEST_PURPOSE)
 
     def lookup(self, id_number: str) -> AuthorityRecord:
+        # One query for both tables (this runs on every photo verification); the kept ID photo is
+        # opened only when it is asked for (a template made again for another embedder), not each time.
         try:
-            identity = AuthorityIdentity.get_or_none(AuthorityIdentity.id_digest == self._digest(id_number))
-            if identity is None:
+            row = (AuthorityIdentity
+                   .select(AuthorityIdentity.name_sealed, AuthorityFace.template_sealed, AuthorityFace.model,
+                           AuthorityFace.photo_sealed)
+                   .join(AuthorityFace, peewee.JOIN.LEFT_OUTER)
+                   .where(AuthorityIdentity.id_digest == self._digest(id_number))
+                   .tuples().first())
+            if row is None:
                 raise NoSuchIdentity("not registered")
-            face = AuthorityFace.get_or_none(AuthorityFace.identity == identity)
-            name = self._sealer.open_text(identity.name_sealed)
-            template = self._sealer.open(face.template_sealed) if face is not None else b""
-            photo = self._sealer.open(face.photo_sealed) if face is not None and face.photo_sealed else b""
+            name_sealed, template_sealed, model, photo_sealed = row
+            name = self._sealer.open_text(name_sealed)
+            template = self._sealer.open(template_sealed) if template_sealed is not None else b""
         except peewee.PeeweeException as exc:
             raise RegistryError(f"registry storage failed: {type(exc).__name__}") from exc
         except SealError as exc:
             raise RegistryError("a registry record cannot be opened with this data key") from exc
-        return AuthorityRecord(name=name, template=template,
-                               template_model=face.model if face is not None else "", photo=photo)
+        photo = _SealedPhoto(self._sealer, bytes(photo_sealed)) if photo_sealed else None
+        return AuthorityRecord(name=name, template=template, template_model=model or "", kept_photo=photo)
 
     def update_template(self, id_number: str, template: bytes, template_model: str) -> None:
         try:

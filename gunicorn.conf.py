@@ -14,10 +14,26 @@ access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
 logger_class = "wx_backend.access_log.RedactingLogger"
 
 
+def post_fork(server, worker):
+    """Two malloc arenas per worker, before its threads start (wx_backend/memory.py)."""
+    from wx_backend import memory
+
+    memory.limit_arenas()
+
+
 def post_worker_init(worker):
     """Load the face models once per worker process, after the fork, before the first request."""
+    from wx_backend import memory
     from wx_backend.services import EXTENSION_KEY
 
     svc = worker.wsgi.extensions[EXTENSION_KEY]
     svc.engine.warm()
     svc.liveness.warm()
+    memory.TRIMMER.reset()
+
+
+def post_request(worker, req, environ, resp):
+    """After the answer is sent: give the heap a large request freed back to the system (wx_backend/memory.py)."""
+    from wx_backend import memory
+
+    memory.TRIMMER.after_request()

@@ -12,8 +12,11 @@ Why these values:
 - timeout: a worker whose main loop stays silent this long is killed and replaced (a hung native call);
   nginx stops waiting for a response at its proxy_read_timeout (60 s) as well.
 - graceful_timeout: on reload/stop, requests in flight (a verification takes up to a few seconds) finish.
-- max_requests: a worker is replaced (models loaded again, ~2 s of one core) after about this many
-  requests, which bounds what a fragmented heap can grow to over weeks.
+- max_requests (+ jitter, so that the workers are not replaced together): a safety net only. A worker is
+  replaced (models loaded again, ~2 s of one core) after about this many requests, which bounds growth
+  nobody has found yet. The remedy for the heap a large request leaves behind is wx_backend/memory.py
+  (two malloc arenas, malloc_trim after a request that grew the worker: post_fork/post_request hooks of
+  gunicorn.conf.py): see docs/deploy.md, Memory of the workers.
 """
 import multiprocessing
 import runpy

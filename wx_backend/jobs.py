@@ -25,7 +25,7 @@ from typing import Callable
 
 from huey import Huey, RedisHuey, SqliteHuey, crontab
 
-from . import db
+from . import db, memory
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,7 @@ class JobQueue:
                 finally:
                     if opened and not db.database.is_closed():
                         db.database.close()
+                    memory.TRIMMER.after_request()    # a session's video was judged here: see memory.py
         return run
 
     def task(self, name: str, **options) -> Callable[[Callable], Callable]:
@@ -140,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    memory.limit_arenas()     # before any thread starts
     from . import create_app
     from .services import EXTENSION_KEY
 
@@ -149,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     svc = app.extensions[EXTENSION_KEY]
     svc.engine.warm()      # the models load once per worker process, before the first job
     svc.liveness.warm()
+    memory.TRIMMER.reset()
     log.info("worker ready: queue %r on %s", svc.jobs.huey.name, type(svc.jobs.huey).__name__)
     svc.jobs.run_worker(workers=args.workers, on_ready=_notify_ready)
     return 0

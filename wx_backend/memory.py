@@ -1,0 +1,112 @@
+"""A worker's memory: freed heap given back to the system after a request that needed a lot of it.
+
+A large request (a 4K capture decoded frame by frame, 225 frames kept, a 12 MP photo) frees what it used
+when it ends, but glibc's malloc keeps freed memory in its heaps for later: the worker's RSS stays near
+its largest request's peak, and with several threads each allocating in an arena of its own, the peaks of
+several arenas add up. Measured with bench/worker_memory.py (docs/deploy.md, Memory). Two remedies, both
+standard for glibc:
+
+- fewer arenas: ``limit_arenas()`` (mallopt M_ARENA_MAX, 2 unless MALLOC_ARENA_MAX is set), once per
+  process before its threads start (gunicorn's post_fork);
+- ``Trimmer.after_request()`` after each request or job: when the process has grown by more than
+  ``growth_bytes`` since its smallest size, ``malloc_trim(0)`` returns the free pages of every arena.
+  It costs a few milliseconds and runs only then, after the answer has been sent.
+
+Where the C library is not glibc (musl, macOS) or /proc is absent, both do nothing: the process keeps its
+memory as before, nothing fails. gunicorn's max_requests stays a safety net only (deploy/gunicorn.conf.py).
+"""
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import threading
+from typing import Callable
+
+log = logging.getLogger(__name__)
+
+M_ARENA_MAX = -8                        # glibc's mallopt parameter number (malloc.h)
+DEFAULT_ARENAS = 2
+TRIM_GROWTH_BYTES = 32 * 1024 * 1024
+
+
+def glibc():
+    """The process's glibc (ctypes), or None where malloc_trim/mallopt are not there."""
+    try:
+        libc = ctypes.CDLL(None)
+        libc.malloc_trim.argtypes, libc.malloc_trim.restype = [ctypes.c_size_t], ctypes.c_int
+        libc.mallopt.argtypes, libc.mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    except (OSError, AttributeError):
+        return None
+    return libc
+
+
+def rss_bytes() -> int | None:
+    """This process's resident set size, from /proc/self/statm (None where there is none)."""
+    try:
+        with open("/proc/self/statm", "rb") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def limit_arenas(libc=None, environ=os.environ) -> bool:
+    """At most DEFAULT_ARENAS malloc arenas in this process, unless MALLOC_ARENA_MAX says otherwise (glibc
+    read it at start). Call before the process starts threads. True when the limit was set here."""
+    if "MALLOC_ARENA_MAX" in environ:
+        return False
+    libc = libc if libc is not None else glibc()
+    if libc is None:
+        return False
+    return bool(libc.mallopt(M_ARENA_MAX, DEFAULT_ARENAS))
+
+
+class Trimmer:
+    """Calls ``malloc_trim(0)`` after a request when the process has grown by ``growth_bytes`` or more since
+    the smallest size it was seen at (its warm size after ``reset()``); one trim at a time per process."""
+
+    def __init__(self, growth_bytes: int = TRIM_GROWTH_BYTES, libc=None,
+                 rss: Callable[[], int | None] = rss_bytes):
+        self.growth_bytes = growth_bytes
+        self._libc = libc if libc is not None else glibc()
+        self._rss = rss
+        self._floor: int | None = None
+        self._lock = threading.Lock()
+        self.trims = 0
+
+    @property
+    def available(self) -> bool:
+        return self._libc is not None
+
+    def reset(self) -> None:
+        """Take the current size as the floor (gunicorn's post_worker_init, once the models are loaded)."""
+        self._floor = self._rss()
+
+    def after_request(self) -> bool:
+        """Trim if the process has grown enough; True when it trimmed. Never raises."""
+        if self._libc is None:
+            return False
+        rss = self._rss()
+        if rss is None or not self._lock.acquire(blocking=False):
+            return False
+        try:
+            if self._floor is None or rss < self._floor:
+                self._floor = rss
+            if rss - self._floor < self.growth_bytes:
+                return False
+            try:
+                self._libc.malloc_trim(0)
+            except (OSError, ctypes.ArgumentError) as exc:   # nothing must fail because of a trim
+                log.warning("malloc_trim failed: %s", exc)
+                self._libc = None
+                return False
+            self.trims += 1
+            after = self._rss()
+            self._floor = after if after is not None else rss
+            log.debug("malloc_trim: %d MB -> %d MB", rss >> 20, self._floor >> 20)
+            return True
+        finally:
+            self._lock.release()
+
+
+TRIMMER = Trimmer()

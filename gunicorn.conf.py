@@ -29,7 +29,7 @@ def post_worker_init(worker):
     svc = worker.wsgi.extensions[EXTENSION_KEY]
     svc.engine.warm()
     svc.liveness.warm()
-    memory.TRIMMER.reset()
+    memory.settle()
 
 
 def post_request(worker, req, environ, resp):

@@ -177,7 +177,7 @@ class Client:
         if probe == "body_over_limit":
             return self.post("ImageRecognitionV2", b"{" + b" " * self.max_request_bytes + b"}")
         if probe == "not_json":
-            return self.post("ImageRecognitionV2", b"\x89PNG not json" * 1000)
+            return self.post("ImageRecognitionV2", b"\x89PNG not json %d" % next(self.serial) * 1000)
         image = {"bomb_jpeg": f["bomb_jpeg"], "half_jpeg": f["half_jpeg"],
                  "bad_base64": f["photo_small"][:-3] + "*=="}[probe]
         return self.call("ImageRecognitionV2", {**person, "ImageBase64": image})
@@ -265,6 +265,7 @@ def main(argv: list[str] | None = None) -> int:
                 batch = kinds[start:start + 100]
                 list(pool.map(one, batch))
                 done += len(batch)
+                time.sleep(1.0)     # the last answers' post_request hooks run after the client has them
                 print(json.dumps({"requests": done, "rss_mb": sample(proc.pid),
                                   "elapsed_s": round(time.monotonic() - started)}), flush=True)
         time.sleep(2.0)

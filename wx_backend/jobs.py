@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     svc = app.extensions[EXTENSION_KEY]
     svc.engine.warm()      # the models load once per worker process, before the first job
     svc.liveness.warm()
-    memory.TRIMMER.reset()
+    memory.settle()
     log.info("worker ready: queue %r on %s", svc.jobs.huey.name, type(svc.jobs.huey).__name__)
     svc.jobs.run_worker(workers=args.workers, on_ready=_notify_ready)
     return 0

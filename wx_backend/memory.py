@@ -9,8 +9,9 @@ standard for glibc:
 - fewer arenas: ``limit_arenas()`` (mallopt M_ARENA_MAX, 2 unless MALLOC_ARENA_MAX is set), once per
   process before its threads start (gunicorn's post_fork);
 - ``Trimmer.after_request()`` after each request or job: when the process has grown by more than
-  ``growth_bytes`` since its smallest size, ``malloc_trim(0)`` returns the free pages of every arena.
-  It costs a few milliseconds and runs only then, after the answer has been sent.
+  ``growth_bytes`` since its smallest size, the cyclic garbage is collected and ``malloc_trim(0)``
+  returns the free pages of every arena. It costs a few milliseconds and runs only then, after the answer
+  has been sent (``settle()`` once the models are loaded keeps that collection short).
 
 Where the C library is not glibc (musl, macOS) or /proc is absent, both do nothing: the process keeps its
 memory as before, nothing fails. gunicorn's max_requests stays a safety net only (deploy/gunicorn.conf.py).
@@ -18,6 +19,7 @@ memory as before, nothing fails. gunicorn's max_requests stays a safety net only
 from __future__ import annotations
 
 import ctypes
+import gc
 import logging
 import os
 import threading
@@ -62,15 +64,22 @@ def limit_arenas(libc=None, environ=os.environ) -> bool:
 
 
 class Trimmer:
-    """Calls ``malloc_trim(0)`` after a request when the process has grown by ``growth_bytes`` or more since
-    the smallest size it was seen at (its warm size after ``reset()``); one trim at a time per process."""
+    """After a request: when the process is ``growth_bytes`` or more above the smallest size it was seen at
+    (its warm size after ``reset()``), collect cyclic garbage (a large request's frames can hang in a
+    reference cycle until the collector comes round) and ``malloc_trim(0)``.
+
+    When a trim could not bring the process back under that line (memory still referenced, freed only
+    after the hook), the next trim waits for another quarter of ``growth_bytes``, so that a process that
+    really holds more is not trimmed after every request. One trim at a time per process."""
 
     def __init__(self, growth_bytes: int = TRIM_GROWTH_BYTES, libc=None,
-                 rss: Callable[[], int | None] = rss_bytes):
+                 rss: Callable[[], int | None] = rss_bytes, collect: Callable[[], object] = gc.collect):
         self.growth_bytes = growth_bytes
         self._libc = libc if libc is not None else glibc()
         self._rss = rss
+        self._collect = collect
         self._floor: int | None = None
+        self._after_last: int | None = None
         self._lock = threading.Lock()
         self.trims = 0
 
@@ -80,20 +89,24 @@ class Trimmer:
 
     def reset(self) -> None:
         """Take the current size as the floor (gunicorn's post_worker_init, once the models are loaded)."""
-        self._floor = self._rss()
+        self._floor, self._after_last = self._rss(), None
 
     def after_request(self) -> bool:
         """Trim if the process has grown enough; True when it trimmed. Never raises."""
         if self._libc is None:
             return False
-        rss = self._rss()
-        if rss is None or not self._lock.acquire(blocking=False):
-            return False
-        try:
+        with self._lock:
+            rss = self._rss()
+            if rss is None:
+                return False
             if self._floor is None or rss < self._floor:
                 self._floor = rss
             if rss - self._floor < self.growth_bytes:
+                self._after_last = None
                 return False
+            if self._after_last is not None and rss - self._after_last < self.growth_bytes // 4:
+                return False
+            self._collect()
             try:
                 self._libc.malloc_trim(0)
             except (OSError, ctypes.ArgumentError) as exc:   # nothing must fail because of a trim
@@ -102,11 +115,20 @@ class Trimmer:
                 return False
             self.trims += 1
             after = self._rss()
-            self._floor = after if after is not None else rss
-            log.debug("malloc_trim: %d MB -> %d MB", rss >> 20, self._floor >> 20)
+            log.debug("malloc_trim: %d MB -> %s MB", rss >> 20, after >> 20 if after is not None else "?")
+            # Still over the line: what is left is referenced, or freed only after this hook.
+            self._after_last = after if after is not None and after - self._floor >= self.growth_bytes else None
             return True
-        finally:
-            self._lock.release()
+
+
+def settle() -> None:
+    """Once the models are loaded (a worker's post_worker_init, the job worker's start): what is alive now
+    lives as long as the process, so the cyclic collector is told to leave it alone (gc.freeze: a
+    collection after a large request then walks only the objects made since), and the size now is the
+    warm size the trimmer brings the process back to."""
+    gc.collect()
+    gc.freeze()
+    TRIMMER.reset()
 
 
 TRIMMER = Trimmer()

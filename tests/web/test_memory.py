@@ -48,25 +48,53 @@ class Sizes:
 
 
 def test_trims_only_after_the_process_grew_past_the_threshold():
-    libc = RecordingLibc()
-    trimmer = memory.Trimmer(growth_bytes=32 * MB, libc=libc, rss=Sizes(500, 510, 531, 600, 520, 540, 560))
+    libc, order = RecordingLibc(), []
+    trimmer = memory.Trimmer(growth_bytes=32 * MB, libc=libc, collect=lambda: order.append("gc"),
+                             rss=Sizes(500, 510, 531, 600, 505, 520, 533, 500))
     trimmer.reset()                                   # warm: 500 MB
     assert trimmer.after_request() is False           # 510: a small request
     assert trimmer.after_request() is False           # 531: still under 500 + 32
-    assert trimmer.after_request() is True            # 600: a large one -> trimmed, measured again (520)
-    assert libc.trims == [0]
-    assert trimmer.after_request() is False           # 540: 20 over the new floor
-    assert trimmer.after_request() is True            # 560: 40 over it
+    assert trimmer.after_request() is True            # 600: a large one -> collected, trimmed (505 after)
+    assert libc.trims == [0] and order == ["gc"]
+    assert trimmer.after_request() is False           # 520
+    assert trimmer.after_request() is True            # 533: over the warm size + 32 again
     assert libc.trims == [0, 0] and trimmer.trims == 2
+
+
+def test_a_trim_that_could_not_get_back_waits_for_more_growth():
+    libc = RecordingLibc()
+    trimmer = memory.Trimmer(growth_bytes=32 * MB, libc=libc, collect=lambda: None,
+                             rss=Sizes(500, 600, 590, 597, 610, 505, 540, 500))
+    trimmer.reset()
+    assert trimmer.after_request() is True            # 600 -> 590: still 90 over the warm size
+    assert trimmer.after_request() is False           # 597: 7 more, under a quarter of 32
+    assert trimmer.after_request() is True            # 610: 20 more -> 505
+    assert trimmer.after_request() is True            # 540: back under the line last time, so 40 over warm trims
+    assert len(libc.trims) == 3
 
 
 def test_the_floor_follows_the_process_down():
     libc = RecordingLibc()
-    trimmer = memory.Trimmer(growth_bytes=32 * MB, libc=libc, rss=Sizes(600, 500, 540))
+    trimmer = memory.Trimmer(growth_bytes=32 * MB, libc=libc, collect=lambda: None, rss=Sizes(600, 500, 540, 500))
     trimmer.reset()                                   # 600
     assert trimmer.after_request() is False           # 500: the new floor
     assert trimmer.after_request() is True            # 540: 40 over 500
     assert libc.trims == [0]
+
+
+def test_settle_freezes_what_the_warm_process_holds_and_takes_its_size(monkeypatch):
+    import gc
+
+    trimmer = memory.Trimmer(growth_bytes=32 * MB, libc=RecordingLibc(), collect=lambda: None,
+                             rss=Sizes(700, 700, 740))
+    monkeypatch.setattr(memory, "TRIMMER", trimmer)
+    try:
+        memory.settle()
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+    assert trimmer.after_request() is False           # 700: the warm size
+    assert trimmer.after_request() is True            # 740
 
 
 def test_without_glibc_nothing_is_trimmed_and_nothing_fails(monkeypatch):
@@ -93,7 +121,7 @@ def test_a_c_library_without_malloc_trim_counts_as_absent(monkeypatch):
 
 def test_a_failing_trim_is_logged_once_and_then_left_alone(caplog):
     libc = RecordingLibc(fail=OSError("boom"))
-    trimmer = memory.Trimmer(growth_bytes=10 * MB, libc=libc, rss=Sizes(100, 200, 300))
+    trimmer = memory.Trimmer(growth_bytes=10 * MB, libc=libc, collect=lambda: None, rss=Sizes(100, 200, 300))
     trimmer.reset()
     assert trimmer.after_request() is False
     assert trimmer.after_request() is False

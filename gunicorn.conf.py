@@ -17,8 +17,9 @@ logger_class = "wx_backend.access_log.RedactingLogger"
 def post_fork(server, worker):
     """Two malloc arenas per worker, before its threads start (wx_backend/memory.py)."""
     from wx_backend import memory
+    from wx_backend.settings import load_settings
 
-    memory.limit_arenas()
+    memory.limit_arenas(load_settings().malloc_arena_max)
 
 
 def post_worker_init(worker):

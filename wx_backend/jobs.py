@@ -141,11 +141,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    memory.limit_arenas()     # before any thread starts
     from . import create_app
     from .services import EXTENSION_KEY
+    from .settings import load_settings
 
-    app = create_app()
+    settings = load_settings()
+    memory.limit_arenas(settings.malloc_arena_max)     # before any thread starts
+    app = create_app(settings)
     with app.app_context():
         db.create_tables()
     svc = app.extensions[EXTENSION_KEY]

@@ -6,8 +6,8 @@ its largest request's peak, and with several threads each allocating in an arena
 several arenas add up. Measured with bench/worker_memory.py (docs/deploy.md, Memory). Two remedies, both
 standard for glibc:
 
-- fewer arenas: ``limit_arenas()`` (mallopt M_ARENA_MAX, 2 unless MALLOC_ARENA_MAX is set), once per
-  process before its threads start (gunicorn's post_fork);
+- fewer arenas: ``limit_arenas()`` (mallopt M_ARENA_MAX: Settings.malloc_arena_max, MALLOC_ARENA_MAX or 2),
+  once per process before its threads start (gunicorn's post_fork, the job worker's start);
 - ``Trimmer.after_request()`` after each request or job: when the process has grown by more than
   ``growth_bytes`` since its smallest size, the cyclic garbage is collected and ``malloc_trim(0)``
   returns the free pages of every arena. It costs a few milliseconds and runs only then, after the answer
@@ -52,15 +52,13 @@ def rss_bytes() -> int | None:
         return None
 
 
-def limit_arenas(libc=None, environ=os.environ) -> bool:
-    """At most DEFAULT_ARENAS malloc arenas in this process, unless MALLOC_ARENA_MAX says otherwise (glibc
-    read it at start). Call before the process starts threads. True when the limit was set here."""
-    if "MALLOC_ARENA_MAX" in environ:
-        return False
+def limit_arenas(arenas: int = DEFAULT_ARENAS, libc=None) -> bool:
+    """At most ``arenas`` malloc arenas in this process (Settings.malloc_arena_max: MALLOC_ARENA_MAX, 2 when
+    unset). Call before the process starts threads. True when glibc took it."""
     libc = libc if libc is not None else glibc()
-    if libc is None:
+    if libc is None or arenas < 1:
         return False
-    return bool(libc.mallopt(M_ARENA_MAX, DEFAULT_ARENAS))
+    return bool(libc.mallopt(M_ARENA_MAX, arenas))
 
 
 class Trimmer:

@@ -155,6 +155,9 @@ class Settings:
     # A running video job's lease: its worker renews it every third of this while the job runs, so a job
     # whose lease ran out lost its worker (killed, host gone) and is run again by the next sweep.
     job_lease_s: int = 30
+    # glibc malloc arenas per process (wx_backend/memory.py): glibc reads MALLOC_ARENA_MAX itself at start;
+    # the workers set the same number (2 when unset) before their threads start.
+    malloc_arena_max: int = 2
     # Proxies in front of the service that set X-Forwarded-For/-Proto (nginx: 1). 0: the headers are
     # ignored, as any client can send them.
     trusted_proxies: int = 0
@@ -227,6 +230,7 @@ class Settings:
             huey_immediate=env.get("HUEY_IMMEDIATE", "") in ("1", "true", "yes"),
             huey_name=env.get("HUEY_NAME", d.huey_name),
             job_lease_s=_int(env, "JOB_LEASE_S", d.job_lease_s),
+            malloc_arena_max=_int(env, "MALLOC_ARENA_MAX", d.malloc_arena_max),
             trusted_proxies=_int(env, "TRUSTED_PROXIES", d.trusted_proxies),
             industry_whitelist_path=env.get("INDUSTRY_WHITELIST", d.industry_whitelist_path),
             holidays=_dates(env, "HOLIDAYS"),

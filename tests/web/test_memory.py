@@ -107,7 +107,7 @@ def test_without_glibc_nothing_is_trimmed_and_nothing_fails(monkeypatch):
     trimmer.reset()
     assert trimmer.available is False
     assert trimmer.after_request() is False
-    assert memory.limit_arenas(environ={}) is False
+    assert memory.limit_arenas(2) is False
 
 
 def test_a_c_library_without_malloc_trim_counts_as_absent(monkeypatch):
@@ -137,12 +137,16 @@ def test_without_proc_nothing_is_trimmed():
     assert libc.trims == []
 
 
-def test_the_arena_limit_yields_to_malloc_arena_max_from_the_environment():
+def test_the_arena_limit_comes_from_the_settings():
+    from wx_backend.settings import Settings
+
     libc = RecordingLibc()
-    assert memory.limit_arenas(libc, environ={"MALLOC_ARENA_MAX": "4"}) is False
-    assert libc.options == []
-    assert memory.limit_arenas(libc, environ={}) is True
-    assert libc.options == [(memory.M_ARENA_MAX, memory.DEFAULT_ARENAS)]
+    assert Settings.from_env({}).malloc_arena_max == 2
+    arenas = Settings.from_env({"MALLOC_ARENA_MAX": "4"}).malloc_arena_max
+    assert memory.limit_arenas(arenas, libc) is True
+    assert libc.options == [(memory.M_ARENA_MAX, 4)]
+    assert memory.limit_arenas(0, libc) is False            # 0: glibc's own default, left alone
+    assert libc.options == [(memory.M_ARENA_MAX, 4)]
 
 
 @pytest.mark.skipif(not GLIBC, reason="glibc only: elsewhere there is nothing to trim")
@@ -171,13 +175,13 @@ def test_gunicorn_trims_after_each_request_and_limits_arenas_after_the_fork(monk
             calls.append("reset")
 
     monkeypatch.setattr(memory, "TRIMMER", Recorder())
-    monkeypatch.setattr(memory, "limit_arenas", lambda: calls.append("limit_arenas"))
+    monkeypatch.setattr(memory, "limit_arenas", lambda arenas: calls.append(("limit_arenas", arenas)))
     for config in ("gunicorn.conf.py", "deploy/gunicorn.conf.py"):
         calls.clear()
         hooks = runpy.run_path(str(ROOT / config))
         hooks["post_fork"](None, None)
         hooks["post_request"](None, None, {}, None)
-        assert calls == ["limit_arenas", "after_request"], config
+        assert calls == [("limit_arenas", 2), "after_request"], config
 
 
 def test_a_background_job_is_followed_by_the_trim_check(app, monkeypatch):

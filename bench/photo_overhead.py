@@ -152,9 +152,10 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="wxf-photo-") as tmpdir:
         tmp = Path(tmpdir)
-        db_url = f"sqlite:///{tmp / 'bench.db'}"
-        seed(db_url)
-        app = create_app(Settings(env="testing", database_url=db_url, huey_sqlite_path=str(tmp / "huey.db")))
+        env = {"WXF_ENV": "testing", "DATABASE_URL": f"sqlite:///{tmp / 'bench.db'}",
+               "HUEY_SQLITE_PATH": str(tmp / "huey.db")}
+        seed(env)
+        app = create_app(Settings.from_env(env))
         svc = app.extensions[EXTENSION_KEY]
         engine = svc.engine.get()
         limits = IntakeLimits(max_bytes=svc.settings.max_image_bytes)

@@ -232,9 +232,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         tmp = Path(tmpdir.name)
         db_url = f"sqlite:///{tmp / 'bench.db'}"
-        seed(db_url)
+        env = {"WXF_ENV": "testing", "DATABASE_URL": db_url, "HUEY_SQLITE_PATH": str(tmp / "huey.db")}
+        seed(env)
         add_packs(db_url, tmp)
-        proc, endpoint = start_gunicorn(tmp, db_url, args.workers, args.config)
+        proc, endpoint = start_gunicorn(tmp, env, "app:app", args.config, args.workers, "gunicorn.log")
         client = Client(endpoint, files, limits.max_request_bytes, limits.max_video_bytes)
         # Warm: ordinary traffic, every kind several times (spread over the workers by the clients'
         # concurrency): the size a worker should come back to. Then the large kinds, a few times.

@@ -221,9 +221,12 @@ def _close(svc: Services, merchant: Merchant, spec: ActionSpec, key: charge.Char
            hold: charge.Hold | None, result: ResultCode, masked: str, request_id: str, started) -> None:
     """Charge a billable result once (the reserved unit; otherwise it goes back) and record the call."""
     try:
-        charged = charge.charge(key, result, svc.clock.now(), hold=hold) if hold is not None else False
-        charge.record_usage(merchant.id, spec.name, spec.product, result.tencent, charged, masked, request_id,
-                            started)
+        # One transaction: a charge and the usage record that says so commit together (and one commit
+        # instead of two on the photo path).
+        with db.write_atomic():
+            charged = charge.charge(key, result, svc.clock.now(), hold=hold) if hold is not None else False
+            charge.record_usage(merchant.id, spec.name, spec.product, result.tencent, charged, masked,
+                                request_id, started)
     except peewee.PeeweeException:
         # The verdict is already computed; losing its record must not lose the answer. Logged for audit.
         log.exception("billing/usage write failed for request %s", request_id)

@@ -18,7 +18,6 @@ import hashlib
 import logging
 from dataclasses import dataclass
 
-import peewee
 
 from .. import db
 from ..billing.models import Charge, Reservation, UsageRecord
@@ -116,19 +115,20 @@ def charge(key: ChargeKey, result: ResultCode, now: dt.datetime, *, hold: Hold |
             if not closed:
                 return False      # settled already: a repeated settle must not charge or refund twice
             have_unit, pack_id = True, Reservation.get_by_id(hold.reservation_id).pack_id
-        if result.billable and not Charge.select().where(Charge.key == key.key).exists():
+        if result.billable and (have_unit or not Charge.select().where(Charge.key == key.key).exists()):
             if not have_unit:
                 have_unit, pack_id = _take_unit(key.merchant_id, key.product, now)
                 if not have_unit:
                     log.warning("merchant %s: billable %s verdict without quota", key.merchant_id, key.product)
             if have_unit:
-                try:
-                    with db.database.atomic():   # savepoint: a duplicate key must not abort the outer one
-                        Charge.create(merchant=key.merchant_id, key=key.key, product=key.product,
-                                      pack=pack_id, result_code=result.tencent, created_at=now)
+                # The UNIQUE key decides, in one statement (ON CONFLICT DO NOTHING): a key that paid in
+                # another transaction meanwhile inserts no row, and the unit goes back below.
+                inserted = (Charge.insert(merchant=key.merchant_id, key=key.key, product=key.product,
+                                          pack=pack_id, result_code=result.tencent, created_at=now)
+                            .on_conflict_ignore().as_rowcount().execute())
+                if inserted:
                     return True
-                except peewee.IntegrityError:
-                    log.info("duplicate charge key for merchant %s: unit given back", key.merchant_id)
+                log.info("duplicate charge key for merchant %s: unit given back", key.merchant_id)
         if have_unit:
             _give_back(pack_id)
     return False

@@ -26,6 +26,7 @@ import os
 import secrets
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Protocol
 
@@ -117,18 +118,38 @@ class SqliteFileRateLimiter:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self._local = threading.local()
+        self._setup_lock = threading.Lock()
 
     def _conn(self) -> sqlite3.Connection:
         local = self._local
         if getattr(local, "pid", None) != os.getpid():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(self.path), timeout=10, isolation_level=None, check_same_thread=False)
-            for pragma in ("journal_mode=wal", "synchronous=normal", "busy_timeout=10000"):
-                conn.execute(f"PRAGMA {pragma}")
-            for statement in self._SCHEMA:
-                conn.execute(statement)
+            # First use in this thread: one thread of the process at a time, and retried while another
+            # process holds the file, since switching a new file to WAL and creating the table take locks
+            # that SQLite's busy timeout does not always wait for ("database is locked" at once: seen with
+            # six threads making their first hit together, tests/api/test_stores.py).
+            with self._setup_lock:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                conn = sqlite3.connect(str(self.path), timeout=10, isolation_level=None, check_same_thread=False)
+                try:
+                    self._prepare(conn)
+                except BaseException:
+                    conn.close()
+                    raise
             local.conn, local.pid = conn, os.getpid()
         return local.conn
+
+    def _prepare(self, conn: sqlite3.Connection, attempts: int = 100) -> None:
+        for attempt in range(attempts):
+            try:
+                for pragma in ("busy_timeout=10000", "journal_mode=wal", "synchronous=normal"):
+                    conn.execute(f"PRAGMA {pragma}")
+                for statement in self._SCHEMA:
+                    conn.execute(statement)
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == attempts - 1:
+                    raise
+                time.sleep(0.02)
 
     def _failed(self, exc: Exception) -> RateLimiterUnavailable:
         return RateLimiterUnavailable(f"rate-limit store failed: {type(exc).__name__}")

@@ -198,12 +198,3 @@ def verify_photo(engine, registry: AuthorityRegistry, id_number: object, name: o
     except Rejected as verdict:
         return PhotoVerdict(verdict.result)
     return compare(engine, probe, reference)
-
-
-def verify_against_photo(engine, probe: FaceTemplate, image_base64: object, max_bytes: int) -> PhotoVerdict:
-    """LivenessCompare: a face template (from a liveness capture) against an uploaded photo."""
-    try:
-        reference = photo_template(engine, image_base64, max_bytes, reference=True)
-    except Rejected as verdict:
-        return PhotoVerdict(verdict.result)
-    return compare(engine, probe, reference)

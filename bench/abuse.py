@@ -50,6 +50,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import requests  # noqa: E402
 
+from bench.api_load import child_pids  # noqa: E402
 from capture_synth.hostile import bomb_header_jpeg, half_with_end_marker  # noqa: E402
 
 CACHE = ROOT / "var" / "bench-cache"
@@ -68,14 +69,6 @@ def _status_kb(pid: int, field: str) -> int:
     except OSError:
         pass
     return 0
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as fh:
-            return [int(p) for p in fh.read().split()]
-    except OSError:
-        return []
 
 
 def _reset_peak(pid: int) -> bool:
@@ -182,7 +175,7 @@ class Service:
                 p.kill()
 
     def web_workers(self) -> list[int]:
-        return _children(self.gunicorn.pid) if self.gunicorn else []
+        return child_pids(self.gunicorn.pid) if self.gunicorn else []
 
     def sql(self, query: str, *args) -> list[tuple]:
         with sqlite3.connect(self.db_path, timeout=30) as conn:

@@ -164,7 +164,7 @@ def stop(proc: subprocess.Popen | None) -> None:
         proc.wait(timeout=60)
 
 
-def _children(pid: int) -> list[int]:
+def child_pids(pid: int) -> list[int]:
     try:
         with open(f"/proc/{pid}/task/{pid}/children") as fh:
             return [int(p) for p in fh.read().split()]
@@ -185,7 +185,7 @@ def _ticks(pid: int, with_reaped: bool) -> int:
 
 def server_cpu_s(master: int) -> float:
     """CPU seconds used so far by a gunicorn master, its workers and its reaped children."""
-    return (_ticks(master, True) + sum(_ticks(p, False) for p in _children(master))) / CLK_TCK
+    return (_ticks(master, True) + sum(_ticks(p, False) for p in child_pids(master))) / CLK_TCK
 
 
 class CpuSampler:

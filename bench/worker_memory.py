@@ -51,7 +51,8 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import requests  # noqa: E402
 
-from bench.api_load import GRACE_ID, GRACE_NAME, SECRET_ID, SECRET_KEY, seed, start_gunicorn  # noqa: E402
+from bench.api_load import (GRACE_ID, GRACE_NAME, SECRET_ID, SECRET_KEY, LightSender, seed,  # noqa: E402
+                            start_gunicorn)
 
 CACHE = ROOT / "var" / "bench-cache"
 MIX = (("photo_small", 55), ("photo_large", 10), ("live_code", 8), ("video_face", 10), ("video_lip_1080p", 3),
@@ -113,30 +114,17 @@ def media(max_image_b64: int, max_video_b64: int) -> dict[str, str]:
 
 
 # -- requests ---------------------------------------------------------------------------------------
-def signed_headers(host: str, action: str, body: bytes) -> dict:
-    from wx_backend.api import signing
-
-    ts = int(time.time())
-    date = signing.scope_date(ts)
-    sig = signing.signature(SECRET_KEY, method="POST", uri="/", query="",
-                            headers={"content-type": "application/json", "host": host},
-                            signed_headers=("content-type", "host"), payload=body, timestamp=str(ts), date=date)
-    return {"Content-Type": "application/json", "X-TC-Action": action, "X-TC-Version": "2018-03-01",
-            "X-TC-Timestamp": str(ts),
-            "Authorization": f"TC3-HMAC-SHA256 Credential={SECRET_ID}/{date}/faceid/tc3_request, "
-                             f"SignedHeaders=content-type;host, Signature={sig}"}
-
-
 class Client:
     def __init__(self, endpoint: str, files: dict[str, str], max_request_bytes: int, max_video_b64: int):
         self.endpoint, self.files = endpoint, files
         self.max_request_bytes, self.max_video_b64 = max_request_bytes, max_video_b64
         self.serial = iter(range(10**9))
+        self.signer = LightSender(endpoint, SECRET_ID, SECRET_KEY)     # its TC3 headers only, sent by requests
 
     def post(self, action: str, body: bytes) -> str:
         try:
             r = requests.post(f"http://{self.endpoint}/", data=body,
-                              headers=signed_headers(self.endpoint, action, body), timeout=300)
+                              headers=self.signer.headers(action, body), timeout=300)
         except requests.RequestException as exc:   # the server may close on a body over its limit
             return type(exc).__name__
         if r.status_code != 200:
@@ -154,7 +142,7 @@ class Client:
 
     def live_code(self) -> str:
         r = requests.post(f"http://{self.endpoint}/", data=b"{}",
-                          headers=signed_headers(self.endpoint, "GetLiveCode", b"{}"), timeout=60)
+                          headers=self.signer.headers("GetLiveCode", b"{}"), timeout=60)
         return r.json()["Response"]["LiveCode"]
 
     def run(self, kind: str) -> str:
